@@ -1,0 +1,75 @@
+"""An in-memory stand-in for ``broker.client.HubClient``, for unit tests of device apps.
+
+It keeps the same interface (see docs/contract.md) and lets a test play the hub:
+answer requests with a handler, push retained state and events, drop the connection.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from broker.errors import CommandError, HubUnreachable
+
+Handler = Callable[[str, dict], dict]
+
+
+class FakeBus:
+    def __init__(self, handler: Handler | None = None, connected: bool = True):
+        self.handler = handler
+        self.connected = connected
+        self.sent: list[tuple[str, dict]] = []
+        self.statuses: list[dict] = []
+        self._state: dict[str, dict] = {}
+        self._state_watchers: dict[str, list[Callable[[dict], Any]]] = {}
+        self._event_watchers: list[Callable[[dict], Any]] = []
+        self._connection_watchers: list[Callable[[bool], Any]] = []
+
+    # --- the HubClient interface -------------------------------------------------
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def on_connection(self, cb: Callable[[bool], Any]) -> None:
+        self._connection_watchers.append(cb)
+
+    def request(self, op: str, args: dict | None = None, timeout: float = 3.0) -> dict:
+        args = dict(args or {})
+        if not self.connected:
+            raise HubUnreachable()
+        self.sent.append((op, args))
+        if self.handler is None:
+            return {}
+        return self.handler(op, args)
+
+    def watch_state(self, name: str, cb: Callable[[dict], Any]) -> None:
+        self._state_watchers.setdefault(name, []).append(cb)
+        if name in self._state:
+            cb(self._state[name])
+
+    def on_event(self, cb: Callable[[dict], Any]) -> None:
+        self._event_watchers.append(cb)
+
+    def publish_status(self, status: dict) -> None:
+        self.statuses.append(dict(status))
+
+    # --- what a test does as the hub ---------------------------------------------
+    def set_state(self, name: str, payload: dict) -> None:
+        self._state[name] = payload
+        for cb in self._state_watchers.get(name, []):
+            cb(payload)
+
+    def emit(self, event: dict) -> None:
+        for cb in self._event_watchers:
+            cb(event)
+
+    def set_connected(self, connected: bool) -> None:
+        self.connected = connected
+        for cb in self._connection_watchers:
+            cb(connected)
+
+    @staticmethod
+    def refuse(code: str, message: str = "отказано") -> CommandError:
+        """Build the error a handler raises to answer ``ok: false``."""
+        return CommandError(code, message, message)

@@ -1,0 +1,79 @@
+"""The one console script, ``talon <command>``.
+
+Each command lives in its own package as a module exposing
+``add_arguments(parser)`` and ``run(args) -> int``; the module is imported only
+when needed, so ``talon simulate`` never loads Kivy or Flask.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+# command -> (module, one-line help). Modules must import heavy libraries lazily.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("simulation.demo_cli", "run a whole office on this machine (hub, web, simulated day)"),
+    "simulate": ("simulation.cli", "simulate office days and report waits against the norms"),
+    "bench": ("talon.bench", "run the benchmarks and print figures beside their goals"),
+    "config": ("talon.config_cli", "check an office configuration file"),
+    "hub": ("broker.hub_cli", "run the hub: broker, dispatcher and web server"),
+    "devices": ("broker.devices_cli", "provision device ids, roles and passwords"),
+    "kiosk": ("kiosk.cli", "run the ticket kiosk (Kivy)"),
+    "counter": ("counter_app.cli", "run a counter terminal for one window (Kivy)"),
+    "board": ("display_board.cli", "run the hall board or a per-window display (Kivy)"),
+    "web": ("server.cli", "run the web server alone"),
+    "users": ("server.users_cli", "manage web users and roles"),
+    "setup": ("deploy.setup_cli", "set up this machine for a role (hub, kiosk, counter, board)"),
+    "backup": ("deploy.backup_cli", "take a consistent backup of the hub's database"),
+    "restore": ("deploy.restore_cli", "restore the hub's database from a backup"),
+}
+
+
+def configure_logging(verbose: bool) -> None:
+    """Configure logging once, here, before any library does it for us."""
+    level = logging.DEBUG if verbose else getattr(logging, os.environ.get("TALON_LOG", "INFO").upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # python-escpos calls basicConfig() on import; ours already ran, so it is a no-op.
+
+
+def build_parser(available: dict[str, object]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="talon", description="Talon electronic queue system")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in available.items():
+        p = sub.add_parser(name, help=COMMANDS[name][1], description=COMMANDS[name][1])
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def _available_commands(wanted: str | None) -> dict[str, object]:
+    """Import the command modules that exist (all, or just the one asked for)."""
+    names = [wanted] if wanted in COMMANDS else list(COMMANDS)
+    found = {}
+    for name in names:
+        try:
+            found[name] = importlib.import_module(COMMANDS[name][0])
+        except ModuleNotFoundError as exc:
+            if exc.name and COMMANDS[name][0].startswith(exc.name):
+                continue  # this command's package has not landed yet
+            raise
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(_available_commands(wanted))
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return 2
+    configure_logging(args.verbose)
+    return int(args._module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
