@@ -1,0 +1,101 @@
+"""What a ticket says, independent of how it is printed.
+
+``ticket_lines(layout)`` turns a :class:`TicketLayout` into styled lines that both the
+text composer (ESC/POS code page) and the image composer (Pillow raster) print.
+No personal data ever reaches a ticket: there is no field for it (REQ-PD-1).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Line styles: how each composer should render a line.
+TITLE, RULE, CAPTION, NUMBER, TOPIC, EMPHASIS, BODY, SMALL = (
+    "title", "rule", "caption", "number", "topic", "emphasis", "body", "small")
+
+LABELS = {
+    "ru": {
+        "caption": "ТАЛОН №",
+        "priority": "Обслуживание вне очереди",
+        "booking": "Предварительная запись на {time}",
+        "issued": "Выдан: {time}",
+        "ahead": "Перед Вами: {n} чел.",
+        "eta": "Ожидаемое время: ~{m} мин",
+        "wait": "Пожалуйста, ожидайте приглашения на табло.",
+        "thanks": "Рады, что Вы к нам обратились!",
+    },
+    "en": {
+        "caption": "TICKET No.",
+        "priority": "Priority service",
+        "booking": "Appointment at {time}",
+        "issued": "Issued: {time}",
+        "ahead": "People ahead of you: {n}",
+        "eta": "Expected wait: ~{m} min",
+        "wait": "Please wait for your number on the board.",
+        "thanks": "Thank you for visiting us!",
+    },
+}
+
+
+@dataclass(frozen=True)
+class TicketLayout:
+    """Everything printed on one ticket. Texts arrive already in the wanted language."""
+
+    office_name: str
+    number: str
+    topic_label: str
+    issued_at: datetime
+    people_ahead: int | None = None
+    eta_min: float | None = None
+    priority: bool = False
+    booking_time: str | None = None
+    footer_lines: tuple[str, ...] = field(default_factory=tuple)
+    qr_text: str | None = None
+    lang: str = "ru"
+
+
+def eta_minutes(eta_min: float) -> int:
+    """Whole minutes for people: rounded up, never «~0 мин»."""
+    return max(1, math.ceil(eta_min))
+
+
+def ticket_lines(layout: TicketLayout) -> list[tuple[str, str]]:
+    label = LABELS.get(layout.lang, LABELS["ru"])
+    lines = [(TITLE, layout.office_name), (RULE, ""), (CAPTION, label["caption"]),
+             (NUMBER, layout.number), (TOPIC, layout.topic_label)]
+    if layout.priority:
+        lines.append((EMPHASIS, label["priority"]))
+    if layout.booking_time:
+        lines.append((EMPHASIS, label["booking"].format(time=layout.booking_time)))
+    lines.append((BODY, label["issued"].format(time=layout.issued_at.strftime("%d.%m.%Y %H:%M"))))
+    if layout.people_ahead is not None:
+        lines.append((BODY, label["ahead"].format(n=layout.people_ahead)))
+    if layout.eta_min is not None:
+        lines.append((BODY, label["eta"].format(m=eta_minutes(layout.eta_min))))
+    lines += [(BODY, label["wait"]), (RULE, "")]
+    lines += [(SMALL, text) for text in layout.footer_lines]
+    lines.append((BODY, label["thanks"]))
+    return lines
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap for a fixed-width printer font; long words are split."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        while len(word) > width:
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:width])
+            word = word[width:]
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) <= width:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    if current or not lines:
+        lines.append(current)
+    return lines

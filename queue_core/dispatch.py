@@ -1,0 +1,72 @@
+"""Who is next for a window: pure functions over the waiting tickets.
+
+Order of precedence (ARCHITECTURE §4): a ticket transferred to this very window,
+then priority tickets (at most ``priority_max_in_row`` in a row while others wait),
+then bookings that are due, then the office's policy over everyone else:
+
+* ``fifo`` — earliest issue first, across the topics the window serves;
+* ``norm_aware`` — largest ``elapsed_wait / wait_norm × weight`` first; anyone past
+  ``aging_factor × norm`` goes first regardless of weights, so no topic starves.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from queue_core.config import OfficeConfig, Window
+from queue_core.model import Ticket, TicketKind
+
+
+def eligible(tickets: Iterable[Ticket], window: Window) -> list[Ticket]:
+    """Waiting tickets this window may call."""
+    return [t for t in tickets
+            if t.topic in window.topics and t.leg.target_window in (None, window.number)]
+
+
+def issue_order(t: Ticket) -> tuple:
+    return (t.issued_at, t.day, t.number)
+
+
+def _norm(config: OfficeConfig, topic: str) -> float:
+    return config.topic(topic).wait_norm_min or config.default_wait_norm_min
+
+
+def norm_ratio(config: OfficeConfig, t: Ticket, now: datetime) -> float:
+    return (now - t.wait_from()).total_seconds() / 60 / _norm(config, t.topic)
+
+
+def by_policy(config: OfficeConfig, window: Window, tickets: list[Ticket], now: datetime) -> Ticket | None:
+    if not tickets:
+        return None
+    if config.policy == "fifo":
+        return min(tickets, key=issue_order)
+    ratios = {id(t): norm_ratio(config, t, now) for t in tickets}
+    aged = [t for t in tickets if ratios[id(t)] >= config.aging_factor]
+    if aged:
+        return max(aged, key=lambda t: (ratios[id(t)], _neg(issue_order(t))))
+    return max(tickets, key=lambda t: (ratios[id(t)] * window.weight(t.topic), _neg(issue_order(t))))
+
+
+def _neg(order: tuple) -> tuple:
+    """Reverse an issue-order key so that max() prefers the earlier ticket on ties."""
+    issued_at, day, number = order
+    return (-issued_at.timestamp(), tuple(-ord(c) for c in day + number))
+
+
+def choose_next(config: OfficeConfig, window: Window, waiting: Iterable[Ticket], now: datetime,
+                priority_streak: int) -> Ticket | None:
+    """The ticket ``window`` should call now, or None when nobody it serves is waiting."""
+    pool = eligible(waiting, window)
+    if not pool:
+        return None
+    targeted = [t for t in pool if t.leg.target_window == window.number]
+    if targeted:
+        return min(targeted, key=issue_order)
+    priority = [t for t in pool if t.kind is TicketKind.PRIORITY]
+    others = [t for t in pool if t.kind is not TicketKind.PRIORITY]
+    if priority and (not others or priority_streak < config.priority_max_in_row):
+        return min(priority, key=issue_order)
+    due = [t for t in others if t.kind is TicketKind.BOOKING and t.slot_start is not None and t.slot_start <= now]
+    if due:
+        return min(due, key=lambda t: (t.slot_start, issue_order(t)))
+    return by_policy(config, window, others, now)

@@ -1,0 +1,146 @@
+"""Hypothesis drives random offices through random operations and checks the queue's laws."""
+from datetime import timedelta
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from queue_core.config import parse_office_config
+from queue_core.dispatch import eligible, issue_order
+from queue_core.errors import QueueError
+from queue_core.model import FINAL_STATES, TicketKind, TicketState
+from queue_core.office import Office
+
+from .helpers import MONDAY_10, office_dict
+
+TOPICS = ["A", "R", "C"]
+
+
+@st.composite
+def offices(draw):
+    data = office_dict(windows=draw(st.integers(1, 4)), policy=draw(st.sampled_from(["fifo", "norm_aware"])),
+                       priority_max_in_row=draw(st.integers(1, 3)))
+    for w in data["windows"]:
+        w["topics"] = draw(st.lists(st.sampled_from(TOPICS), min_size=1, max_size=3, unique=True))
+    served = {t for w in data["windows"] for t in w["topics"]}
+    data["windows"][0]["topics"] = sorted(set(data["windows"][0]["topics"]) | (set(TOPICS) - served))
+    return parse_office_config(data)
+
+
+class QueueMachine(RuleBasedStateMachine):
+    @initialize(config=offices())
+    def setup(self, config):
+        self.office = Office(config)
+        self.now = MONDAY_10
+        self.issued: dict[tuple[str, str], object] = {}   # (day, number) -> ticket
+        self.events = []
+        self.windows = [w.number for w in config.windows]
+
+    def _do(self, fn, *args, **kw):
+        before = self.office.digest()
+        try:
+            return fn(*args, **kw)
+        except QueueError:
+            assert self.office.digest() == before, "a refused operation changed the state"
+            return None
+        finally:
+            self.events.extend(self.office.take_events())
+
+    @rule(minutes=st.integers(0, 30))
+    def tick(self, minutes):
+        self.now += timedelta(minutes=minutes)
+
+    @rule()
+    def next_day(self):
+        self.now += timedelta(days=1)
+
+    @rule(topic=st.sampled_from(TOPICS), kind=st.sampled_from([TicketKind.WALK_IN, TicketKind.PRIORITY]))
+    def issue(self, topic, kind):
+        t = self._do(self.office.issue, topic, self.now, kind)
+        if t is not None:
+            key = (t.day, t.number)
+            assert key not in self.issued, f"number {t.number} repeated on {t.day}"
+            self.issued[key] = t
+
+    @rule(topic=st.sampled_from(TOPICS), offset=st.integers(-5, 25))
+    def booking(self, topic, offset):
+        t = self._do(self.office.check_in, topic, self.now + timedelta(minutes=offset), "0000", self.now)
+        if t is not None:
+            assert (t.day, t.number) not in self.issued
+            self.issued[(t.day, t.number)] = t
+
+    @rule(data=st.data())
+    def call_next(self, data):
+        w = data.draw(st.sampled_from(self.windows))
+        status = self.office.windows[w]
+        window = self.office.config.window(w)
+        pool = eligible(self.office.waiting(), window)
+        streak = status.priority_streak
+        t = self._do(self.office.call_next, w, self.now)
+        if t is None:
+            return
+        prio_waiting = [p for p in pool if p.kind is TicketKind.PRIORITY]
+        targeted = [p for p in pool if p.leg.target_window == w]
+        if t.kind is not TicketKind.PRIORITY and prio_waiting and not targeted:
+            assert streak >= self.office.config.priority_max_in_row, "priority overtaken beyond the interleave"
+        plain = [p for p in pool if p.kind is TicketKind.WALK_IN and p.leg.target_window is None]
+        if (self.office.config.policy == "fifo" and t in plain and not prio_waiting and not targeted
+                and not any(p.kind is TicketKind.BOOKING for p in pool)):
+            assert t is min(plain, key=issue_order), "fifo broke issue order"
+
+    @rule(data=st.data(), action=st.sampled_from(["recall", "start", "finish", "no_show"]))
+    def act(self, data, action):
+        self._do(getattr(self.office, action), data.draw(st.sampled_from(self.windows)), self.now)
+
+    @rule(data=st.data())
+    def transfer(self, data):
+        w = data.draw(st.sampled_from(self.windows))
+        if data.draw(st.booleans()):
+            self._do(self.office.transfer, w, self.now, topic=data.draw(st.sampled_from(TOPICS)))
+        else:
+            self._do(self.office.transfer, w, self.now, to_window=data.draw(st.sampled_from(self.windows)))
+
+    @rule(data=st.data(), op=st.sampled_from(["open", "close", "pause"]))
+    def window_state(self, data, op):
+        w = data.draw(st.sampled_from(self.windows))
+        if op == "pause":
+            self._do(self.office.pause, w, data.draw(st.sampled_from(["technical", "lunch", "rest"])), self.now)
+        else:
+            self._do(getattr(self.office, op), w, self.now)
+
+    @precondition(lambda self: self.office.waiting())
+    @rule(data=st.data())
+    def cancel(self, data):
+        t = data.draw(st.sampled_from(self.office.waiting()))
+        self._do(self.office.cancel, t.number, self.now)
+
+    @invariant()
+    def each_ticket_in_exactly_one_state(self):
+        for (day, number), t in self.issued.items():
+            live = self.office.tickets.get(number) is t
+            assert live != (t.state in FINAL_STATES), f"{number} is {t.state} but live={live}"
+
+    @invariant()
+    def no_ticket_held_by_two_windows(self):
+        held = [s.ticket for s in self.office.windows.values() if s.ticket]
+        assert len(held) == len(set(held))
+        for number in held:
+            assert self.office.tickets[number].state in (TicketState.CALLED, TicketState.SERVING)
+
+    @invariant()
+    def no_negative_timing(self):
+        for t in self.issued.values():
+            for leg in t.legs:
+                stamps = [leg.queued_at, leg.called_at, leg.started_at, leg.finished_at]
+                present = [s for s in stamps if s is not None]
+                assert present == sorted(present)
+                assert leg.queued_at >= t.issued_at
+
+    @invariant()
+    def event_log_replays_to_same_state(self):
+        assert Office.replay(self.office.config, self.events).digest() == self.office.digest()
+
+
+QueueMachine.TestCase.settings = settings(max_examples=120, stateful_step_count=40, deadline=None,
+                                          suppress_health_check=[HealthCheck.too_slow])
+TestQueueLaws = QueueMachine.TestCase
