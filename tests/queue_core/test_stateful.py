@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from queue_core.config import parse_office_config
@@ -22,6 +22,7 @@ def offices(draw):
                        priority_max_in_row=draw(st.integers(1, 3)))
     for w in data["windows"]:
         w["topics"] = draw(st.lists(st.sampled_from(TOPICS), min_size=1, max_size=3, unique=True))
+    data["calendar"] = {"hours": {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
     served = {t for w in data["windows"] for t in w["topics"]}
     data["windows"][0]["topics"] = sorted(set(data["windows"][0]["topics"]) | (set(TOPICS) - served))
     return parse_office_config(data)
@@ -35,6 +36,8 @@ class QueueMachine(RuleBasedStateMachine):
         self.issued: dict[tuple[str, str], object] = {}   # (day, number) -> ticket
         self.events = []
         self.windows = [w.number for w in config.windows]
+        for w in self.windows:                   # offices start the day with windows open
+            self._do(self.office.open, w, self.now)
 
     def _do(self, fn, *args, **kw):
         before = self.office.digest()
@@ -46,7 +49,7 @@ class QueueMachine(RuleBasedStateMachine):
         finally:
             self.events.extend(self.office.take_events())
 
-    @rule(minutes=st.integers(0, 30))
+    @rule(minutes=st.integers(0, 10))
     def tick(self, minutes):
         self.now += timedelta(minutes=minutes)
 
@@ -79,10 +82,14 @@ class QueueMachine(RuleBasedStateMachine):
         t = self._do(self.office.call_next, w, self.now)
         if t is None:
             return
+        event(f"called {t.kind}" + (" with priority waiting" if t.kind is TicketKind.PRIORITY and streak else ""))
         prio_waiting = [p for p in pool if p.kind is TicketKind.PRIORITY]
         targeted = [p for p in pool if p.leg.target_window == w]
         if t.kind is not TicketKind.PRIORITY and prio_waiting and not targeted:
             assert streak >= self.office.config.priority_max_in_row, "priority overtaken beyond the interleave"
+        others = [p for p in pool if p.kind is not TicketKind.PRIORITY]
+        if t.kind is TicketKind.PRIORITY and others and not targeted:
+            assert streak < self.office.config.priority_max_in_row, "more priority calls in a row than allowed"
         plain = [p for p in pool if p.kind is TicketKind.WALK_IN and p.leg.target_window is None]
         if (self.office.config.policy == "fifo" and t in plain and not prio_waiting and not targeted
                 and not any(p.kind is TicketKind.BOOKING for p in pool)):
@@ -141,6 +148,6 @@ class QueueMachine(RuleBasedStateMachine):
         assert Office.replay(self.office.config, self.events).digest() == self.office.digest()
 
 
-QueueMachine.TestCase.settings = settings(max_examples=120, stateful_step_count=40, deadline=None,
+QueueMachine.TestCase.settings = settings(max_examples=120, stateful_step_count=50, deadline=None,
                                           suppress_health_check=[HealthCheck.too_slow])
 TestQueueLaws = QueueMachine.TestCase
