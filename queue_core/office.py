@@ -38,6 +38,7 @@ class Office:
         self.recent: dict[str, deque[float]] = {}     # topic -> recent service minutes
         self.finished: dict[str, Ticket] = {}         # last finished ticket per window number key
         self._emitted: list[Event] = []               # produced since the caller last took them
+        self._touched: dict[str, Ticket] = {}         # tickets those events changed
 
     # ------------------------------------------------------------------ queries
     def local_day(self, now: datetime) -> str:
@@ -254,18 +255,23 @@ class Office:
         self._emitted.append(event)
         return event
 
-    def take_events(self) -> list[Event]:
-        """The events produced since the last call, for the caller to store and publish."""
+    def take_events(self) -> tuple[list[Event], list[Ticket]]:
+        """The events produced since the last call and the tickets they changed,
+        for the caller to store and publish."""
         events, self._emitted = self._emitted, []
-        return events
+        touched, self._touched = list(self._touched.values()), {}
+        return events, touched
 
     def apply(self, e: Event) -> None:
         """Apply one event. The only place state changes; replay calls it too."""
         if e.seq != self.seq + 1:
             raise IllegalTransition(f"event seq {e.seq} does not follow {self.seq}")
         self.seq = e.seq
-        handler = getattr(self, f"_on_{e.kind}")
-        handler(e)
+        ticket = self.tickets.get(e.ticket) if e.ticket else None
+        getattr(self, f"_on_{e.kind}")(e)
+        ticket = ticket or (self.tickets.get(e.ticket) if e.ticket else None)
+        if ticket is not None:
+            self._touched[ticket.number] = ticket
 
     def _on_issued(self, e: Event) -> None:
         d = e.data

@@ -47,7 +47,7 @@ class QueueMachine(RuleBasedStateMachine):
             assert self.office.digest() == before, "a refused operation changed the state"
             return None
         finally:
-            self.events.extend(self.office.take_events())
+            self.events.extend(self.office.take_events()[0])
 
     @rule(minutes=st.integers(0, 10))
     def tick(self, minutes):

@@ -1,0 +1,195 @@
+"""Kivy wiring for the counter terminal: draws the presenter's view and forwards touches.
+
+All behaviour is in :mod:`counter_app.presenter`; this module only turns a
+:class:`~counter_app.presenter.CounterView` into widgets (``counter.kv``), opens the
+small choice dialogs (break kind, outcome, transfer target, confirmations) and hops
+bus-thread updates onto the Kivy thread.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.factory import Factory
+from kivy.lang import Builder
+from kivy.properties import (BooleanProperty, ListProperty, NumericProperty, ObjectProperty,
+                             StringProperty)
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.modalview import ModalView
+
+from counter_app.presenter import (BREAK, CLOSE, DONE, NO_SHOW, OPEN, TRANSFER, CounterPresenter,
+                                   CounterView, run_in_thread)
+
+KV_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "counter.kv")
+
+
+class CounterRoot(FloatLayout):
+    pass
+
+
+class CounterButton(Button):
+    """A big touch button; dimmed when the action is unavailable, but a press still
+    reaches the presenter so the operator is told why."""
+    action = StringProperty("")
+    available = BooleanProperty(True)
+    tint = ListProperty([0.2, 0.4, 0.8, 1])
+
+    def on_press(self):
+        if self.action:
+            App.get_running_app().press(self.action)
+
+
+class RateButton(CounterButton):
+    score = NumericProperty(0)
+
+
+class QueueRow(BoxLayout):
+    label = StringProperty("")
+    detail = StringProperty("")
+    over = BooleanProperty(False)
+
+
+class QueueList(BoxLayout):
+    def show(self, rows) -> None:
+        if getattr(self, "_rows", None) == rows:
+            return
+        self._rows = rows
+        self.clear_widgets()
+        for row in rows:
+            self.add_widget(QueueRow(label=row.label, detail=row.text, over=row.over_norm))
+        self.add_widget(Factory.Widget())  # keep rows at the top
+
+
+class ChoicePopup(ModalView):
+    title = StringProperty("")
+
+    def __init__(self, title: str, choices, on_choice, cancel_text: str, **kwargs):
+        super().__init__(title=title, **kwargs)
+        for key, label, tint in choices:
+            self.ids.choices.add_widget(self._button(label, tint, lambda k=key: self._pick(on_choice, k)))
+        self.ids.choices.add_widget(self._button(cancel_text, (0.30, 0.32, 0.36, 1), self.dismiss))
+
+    def _button(self, text, tint, callback):
+        button = CounterButton(text=text, tint=tint, available=True)
+        button.bind(on_release=lambda *_: callback())
+        return button
+
+    def _pick(self, on_choice, key):
+        self.dismiss()
+        on_choice(key)
+
+
+class CounterApp(App):
+    """The counter terminal window. ``presenter`` holds the behaviour; ``closing`` are
+    extra things (GPIO panels, the bus) to close when the app stops."""
+
+    view = ObjectProperty(None, allownone=True)
+
+    def __init__(self, presenter: CounterPresenter, *, closing=(), **kwargs):
+        super().__init__(**kwargs)
+        self.presenter = presenter
+        self.closing = list(closing)
+        self.popup: ChoicePopup | None = None
+        self._pending: CounterView | None = None
+        self._apply_trigger = Clock.create_trigger(self._apply_view, -1)
+
+    def build(self):
+        self.title = f"Talon — {presenter_title(self.presenter)}"
+        Builder.unload_file(KV_FILE)
+        Builder.load_file(KV_FILE)
+        root = CounterRoot()
+        self.presenter.subscribe(self._on_view)
+        Clock.schedule_interval(lambda dt: self.presenter.tick(), 0.5)
+        return root
+
+    def on_start(self):
+        self._apply_view()
+
+    def on_stop(self):
+        for thing in self.closing:
+            try:
+                thing.close() if hasattr(thing, "close") else thing.stop()
+            except Exception:  # closing must not hide the app's own shutdown
+                pass
+        Builder.unload_file(KV_FILE)
+
+    # --- presenter → widgets (any thread → Kivy thread) ------------------------------
+    def _on_view(self, view: CounterView) -> None:
+        self._pending = view
+        if threading.current_thread() is threading.main_thread():
+            self._apply_view()
+        else:
+            self._apply_trigger()
+
+    def _apply_view(self, *_):
+        view = self._pending
+        if view is None or self.root is None:
+            return
+        self.view = view
+        ids = self.root.ids
+        if ids.sm.current != view.screen:
+            ids.sm.current = view.screen
+            if view.screen == "sign_in":
+                ids.pin.text = ""
+        if view.screen != "main" and self.popup is not None:
+            self.popup.dismiss()
+        ids.queue.show(view.queue)
+
+    # --- widgets → presenter ------------------------------------------------------------
+    def press(self, action: str) -> None:
+        view = self.presenter.view
+        if not view.buttons[action].enabled:
+            self.presenter.explain(action)
+            return
+        t = view.text
+        if action == BREAK:
+            self._choose(t["choose_break"], [(c.key, c.label, (0.55, 0.45, 0.12, 1)) for c in view.break_choices],
+                         lambda key: self.presenter.pause(key))
+        elif action == DONE:
+            self._choose(t["choose_outcome"], [(c.key, c.label, (0.10, 0.50, 0.50, 1)) for c in view.outcome_choices],
+                         lambda key: self.presenter.done(outcome=key))
+        elif action == TRANSFER:
+            self._choose(t["choose_transfer"], [(c.key, c.label, (0.40, 0.30, 0.60, 1)) for c in view.transfer_choices],
+                         lambda key: self.presenter.choose(TRANSFER, key))
+        elif action == CLOSE:
+            self._choose(t["confirm_close"], [("yes", t["yes_close"], (0.60, 0.18, 0.20, 1))],
+                         lambda key: self.presenter.close())
+        elif action == NO_SHOW:
+            self._choose(t["confirm_no_show"], [("yes", t["yes_no_show"], (0.62, 0.30, 0.16, 1))],
+                         lambda key: self.presenter.no_show())
+        elif action == OPEN:
+            self.presenter.open()
+        else:
+            self.presenter.press(action)
+
+    def _choose(self, title, choices, on_choice) -> None:
+        if self.popup is not None:
+            self.popup.dismiss()
+        self.popup = ChoicePopup(title, choices, on_choice, self.presenter.t("cancel"))
+        self.popup.bind(on_dismiss=lambda *_: setattr(self, "popup", None))
+        self.popup.open()
+
+    def sign_in(self, operator: str, pin: str) -> None:
+        self.presenter.sign_in(operator, pin)
+        if self.root is not None:
+            self.root.ids.pin.text = ""
+
+    def rate(self, score) -> None:
+        self.presenter.rate(int(score))
+
+
+def presenter_title(presenter: CounterPresenter) -> str:
+    return presenter.t("window_n", n=presenter.window)
+
+
+def build_app(bus, window: int, *, lang: str = "ru", rating: str = "screen", threaded: bool = True,
+              closing=(), **presenter_options) -> CounterApp:
+    """The counter app on ``bus`` (a HubClient or FakeBus) for ``window``."""
+    presenter = CounterPresenter(bus, window, lang=lang, rating=rating,
+                                 runner=run_in_thread if threaded else (lambda job: job()),
+                                 **presenter_options)
+    return CounterApp(presenter, closing=closing)

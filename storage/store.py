@@ -1,0 +1,184 @@
+"""Writing the queue's events and projection, and rebuilding an ``Office`` from them.
+
+``QueueStore.save`` is called by the hub once per command, inside that command's
+transaction: it appends the events, upserts the touched tickets and their legs and
+the touched windows. ``QueueStore.load`` rebuilds the live office after a restart.
+"""
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from queue_core.config import OfficeConfig
+from queue_core.model import (FINAL_STATES, BreakKind, Event, Leg, Ticket, TicketKind, TicketState,
+                              WindowState, WindowStatus)
+from queue_core.office import RECENT_SERVICES, Office
+from storage.models import CommandRow, EventRow, LegRow, TicketRow, WindowRow
+
+LIVE_STATES = [s.value for s in TicketState if s not in FINAL_STATES]
+
+
+def _seconds(a: datetime | None, b: datetime | None) -> float | None:
+    return None if a is None or b is None else (b - a).total_seconds()
+
+
+def leg_values(office_id: str, t: Ticket, idx: int, leg: Leg) -> dict:
+    wait_from = t.wait_from() if idx == len(t.legs) - 1 else (
+        max(t.issued_at, t.slot_start) if idx == 0 and t.slot_start else leg.queued_at)
+    return dict(
+        idx=idx, office=office_id, topic=leg.topic, segment=t.segment, kind=str(t.kind), window=leg.window,
+        operator=leg.operator, queued_at=leg.queued_at, called_at=leg.called_at, started_at=leg.started_at,
+        finished_at=leg.finished_at, recalls=leg.recalls, outcome=leg.outcome, accounts=leg.accounts,
+        target_window=leg.target_window, wait_s=_seconds(wait_from, leg.called_at),
+        walk_s=_seconds(leg.called_at, leg.started_at), service_s=_seconds(leg.started_at, leg.finished_at),
+        eta_min=t.eta_min if idx == 0 else None)
+
+
+class QueueStore:
+    def __init__(self, office_id: str):
+        self.office_id = office_id
+        self._ids: dict[tuple[str, str], tuple[int, int]] = {}   # (day, number) -> (ticket id, legs stored)
+
+    # ------------------------------------------------------------------ writing
+    def save(self, session: Session, events: list[Event], tickets: list[Ticket],
+             windows: dict[int, WindowStatus]) -> None:
+        if not events:
+            return
+        session.execute(insert(EventRow), [dict(
+            office=self.office_id, seq=e.seq, at=e.at, kind=e.kind, ticket=e.ticket, topic=e.topic,
+            window=e.window, data=e.data) for e in events])
+        for t in tickets:
+            self._save_ticket(session, t)
+        for number in {e.window for e in events if e.window is not None}:
+            self._save_window(session, windows[number])
+
+    def _save_ticket(self, session: Session, t: Ticket) -> None:
+        key = (t.day, t.number)
+        values = dict(state=str(t.state), rating=t.rating,
+                      finished_at=t.leg.finished_at if t.state in FINAL_STATES else None)
+        known = self._ids.get(key) or self._lookup(session, key)
+        if known is None:
+            ticket_id = session.execute(insert(TicketRow).returning(TicketRow.id), [dict(
+                office=self.office_id, day=t.day, number=t.number, seq_no=_seq_no(t), issue_topic=t.legs[0].topic,
+                kind=str(t.kind), issued_at=t.issued_at, slot_start=t.slot_start, booking_code=t.booking_code,
+                priority_category=t.priority_category, segment=t.segment, eta_min=t.eta_min,
+                people_ahead=t.people_ahead, **values)]).scalar_one()
+            stored = 0
+        else:
+            ticket_id, stored = known
+            session.execute(update(TicketRow).where(TicketRow.id == ticket_id).values(**values))
+        for idx, leg in enumerate(t.legs):
+            row = leg_values(self.office_id, t, idx, leg)
+            if idx < stored:
+                if idx >= stored - 1:   # only the last stored leg can still change
+                    session.execute(update(LegRow).where(LegRow.ticket_id == ticket_id, LegRow.idx == idx)
+                                    .values(**row))
+            else:
+                session.execute(insert(LegRow), [dict(ticket_id=ticket_id, **row)])
+        if t.state in FINAL_STATES:
+            self._ids.pop(key, None)     # only a rating can still touch it: looked up then
+        else:
+            self._ids[key] = (ticket_id, len(t.legs))
+
+    def _lookup(self, session: Session, key: tuple[str, str]) -> tuple[int, int] | None:
+        row = session.execute(
+            select(TicketRow.id, func.count(LegRow.id)).join(LegRow, LegRow.ticket_id == TicketRow.id, isouter=True)
+            .where(TicketRow.office == self.office_id, TicketRow.day == key[0], TicketRow.number == key[1])
+            .group_by(TicketRow.id)).first()
+        return (row[0], row[1]) if row else None
+
+    def _save_window(self, session: Session, s: WindowStatus) -> None:
+        values = dict(state=str(s.state), break_kind=str(s.break_kind) if s.break_kind else None,
+                      operator=s.operator, ticket=s.ticket, priority_streak=s.priority_streak,
+                      last_finished=s.last_finished)
+        done = session.execute(update(WindowRow).where(WindowRow.office == self.office_id,
+                                                       WindowRow.number == s.number).values(**values))
+        if done.rowcount == 0:
+            session.execute(insert(WindowRow), [dict(office=self.office_id, number=s.number, **values)])
+
+    def forget(self) -> None:
+        """Drop the id cache (after a rollback the cached ids may not exist)."""
+        self._ids.clear()
+
+    # ------------------------------------------------------------------ commands
+    def stored_reply(self, session: Session, device: str, command_id: str) -> dict | None:
+        return session.execute(select(CommandRow.reply).where(
+            CommandRow.office == self.office_id, CommandRow.device == device,
+            CommandRow.command_id == command_id)).scalar_one_or_none()
+
+    def record_reply(self, session: Session, device: str, command_id: str, op: str, at: datetime,
+                     reply: dict) -> None:
+        session.execute(insert(CommandRow), [dict(office=self.office_id, device=device, command_id=command_id,
+                                                  op=op, at=at, reply=reply)])
+
+    # ------------------------------------------------------------------ rebuilding
+    def load(self, session: Session, config: OfficeConfig) -> Office:
+        """The live office as the database has it: after a restart, a crash or power loss."""
+        seq = session.execute(select(func.max(EventRow.seq)).where(EventRow.office == self.office_id)).scalar()
+        office = Office(config, seq=seq or 0)
+        rows = session.execute(select(TicketRow).where(TicketRow.office == self.office_id,
+                                                       TicketRow.state.in_(LIVE_STATES))).scalars().all()
+        for row in rows:
+            t = _ticket_from_row(row, office.tz)
+            office.tickets[t.number] = t
+            self._ids[(t.day, t.number)] = (row.id, len(row.legs))
+        for w in session.execute(select(WindowRow).where(WindowRow.office == self.office_id)).scalars():
+            if w.number not in office.windows:
+                continue   # a window removed from the configuration
+            office.windows[w.number] = WindowStatus(
+                number=w.number, state=WindowState(w.state), break_kind=BreakKind(w.break_kind) if w.break_kind else None,
+                operator=w.operator, ticket=w.ticket if w.ticket in office.tickets else None,
+                priority_streak=w.priority_streak, last_finished=w.last_finished)
+        for s in office.windows.values():
+            if s.last_finished:
+                row = session.execute(select(TicketRow).where(
+                    TicketRow.office == self.office_id, TicketRow.number == s.last_finished,
+                    TicketRow.rating.is_(None)).order_by(TicketRow.day.desc()).limit(1)).scalar_one_or_none()
+                if row is not None:
+                    office.finished[str(s.number)] = _ticket_from_row(row, office.tz)
+        self._load_counters(session, office)
+        self._load_recent(session, office)
+        return office
+
+    def _load_counters(self, session: Session, office: Office) -> None:
+        days = {t.day for t in office.tickets.values()}
+        latest = session.execute(select(func.max(TicketRow.day)).where(TicketRow.office == self.office_id)).scalar()
+        if latest:
+            days.add(latest)
+        for day, topic, top in session.execute(
+                select(TicketRow.day, TicketRow.issue_topic, func.max(TicketRow.seq_no))
+                .where(TicketRow.office == self.office_id, TicketRow.day.in_(days))
+                .group_by(TicketRow.day, TicketRow.issue_topic)):
+            office.counters[(day, topic)] = top
+
+    def _load_recent(self, session: Session, office: Office) -> None:
+        since = datetime.now(office.tz) - timedelta(days=7)
+        for topic in (t.code for t in office.config.topics):
+            values = session.execute(
+                select(LegRow.service_s).where(LegRow.office == self.office_id, LegRow.topic == topic,
+                                               LegRow.outcome == "done", LegRow.queued_at >= since)
+                .order_by(LegRow.finished_at.desc()).limit(RECENT_SERVICES)).scalars().all()
+            if values:
+                office.recent[topic] = deque((v / 60 for v in reversed(values)), maxlen=RECENT_SERVICES)
+
+
+def _seq_no(t: Ticket) -> int:
+    return int("".join(ch for ch in t.number if ch.isdigit()))
+
+
+def _ticket_from_row(row: TicketRow, tz) -> Ticket:
+    legs = [Leg(topic=g.topic, queued_at=g.queued_at.astimezone(tz), window=g.window, operator=g.operator,
+                called_at=_tz(g.called_at, tz), started_at=_tz(g.started_at, tz), finished_at=_tz(g.finished_at, tz),
+                recalls=g.recalls, outcome=g.outcome, target_window=g.target_window, accounts=g.accounts)
+            for g in row.legs]
+    return Ticket(number=row.number, day=row.day, kind=TicketKind(row.kind), issued_at=row.issued_at.astimezone(tz),
+                  legs=legs, state=TicketState(row.state), slot_start=_tz(row.slot_start, tz),
+                  booking_code=row.booking_code, priority_category=row.priority_category, segment=row.segment,
+                  eta_min=row.eta_min, people_ahead=row.people_ahead, rating=row.rating)
+
+
+def _tz(value: datetime | None, tz) -> datetime | None:
+    return None if value is None else value.astimezone(tz)
