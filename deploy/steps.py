@@ -459,9 +459,10 @@ class PipInstall(Step):
             cmd = [str(ctx.path(f"{self.venv}/bin/python")), "-m", "pip"]
         # --force-reinstall of talon only (no deps): a changed tree with an unchanged
         # version number must still replace the installed copy.
-        ctx.run([*cmd, "install", "--disable-pip-version-check", *self.pip_args, spec])
+        if "--no-deps" not in self.pip_args:
+            ctx.run([*cmd, "install", "--disable-pip-version-check", *self.pip_args, spec])
         ctx.run([*cmd, "install", "--disable-pip-version-check", "--force-reinstall", "--no-deps",
-                 *self.pip_args, spec])
+                 *(a for a in self.pip_args if a != "--no-deps"), spec])
         ctx.path(f"{self.venv}/{STAMP}").write_text(json.dumps(
             {"source": str(self.source), "digest": digest, "extras": list(extras)}, indent=1) + "\n")
 

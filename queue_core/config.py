@@ -81,7 +81,7 @@ class OfficeConfig:
     number_width: int = 3
     number_start: int = 1
     start_step: bool = True             # windows press Start; if False started_at = called_at
-    aging_factor: float = 2.0           # norm_aware: a wait past factor x norm goes first
+    aging_factor: float = 1.5           # norm_aware: a wait past factor x norm goes first (measured: docs)
     default_wait_norm_min: float = 15.0  # reference for topics with no wait norm (norm_aware)
     booking_early_min: int = 30
     booking_late_min: int = 10
@@ -305,7 +305,7 @@ def parse_office_config(m: dict) -> OfficeConfig:
     for k, (lo, hi) in limits.items():
         if not lo <= ints[k] <= hi:
             raise ConfigError(f"queue.{k}", f"must be {lo}..{hi}, got {ints[k]}")
-    aging = _get(q, "aging_factor", "queue", float, 2.0)
+    aging = _get(q, "aging_factor", "queue", float, 1.5)
     if not 1.0 <= aging <= 10.0:
         raise ConfigError("queue.aging_factor", f"must be 1..10, got {aging}")
     default_norm = _norm(q.get("default_wait_norm_min", 15), "queue.default_wait_norm_min") or 15.0

@@ -44,7 +44,11 @@ def by_policy(config: OfficeConfig, window: Window, tickets: list[Ticket], now: 
     aged = [t for t in tickets if ratios[id(t)] >= config.aging_factor]
     if aged:
         return max(aged, key=lambda t: (ratios[id(t)], _neg(issue_order(t))))
-    return max(tickets, key=lambda t: (ratios[id(t)] * window.weight(t.topic), _neg(issue_order(t))))
+    # Serve first whoever is closest to their norm but can still make it; visitors
+    # already past it come next (and go first once aged), so the share within the
+    # norm is as high as the office's capacity allows.
+    savable = [t for t in tickets if ratios[id(t)] < 1.0] or tickets
+    return max(savable, key=lambda t: (ratios[id(t)] * window.weight(t.topic), _neg(issue_order(t))))
 
 
 def _neg(order: tuple) -> tuple:

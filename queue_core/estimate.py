@@ -1,9 +1,10 @@
 """The wait a new ticket can expect: people ahead and minutes, from recent service times.
 
 The model is deliberately simple and its error is measured by the simulator
-(``eta_mae_min``): the work ahead (people ahead × mean service, plus half a service
-for each busy window) shared by the open windows that serve the topic, each window
-counted by the share of its waiting visitors who are in this topic.
+(``eta_mae_min``): everyone already waiting for the windows that serve this topic is
+ahead (a walk-in joins the back of that line; a priority visitor is behind priority
+visitors only). Their expected service work, plus half a service for every window
+busy now, is shared by the open windows that serve the topic.
 """
 from __future__ import annotations
 
@@ -30,27 +31,22 @@ def estimate(config: OfficeConfig, topic: str, kind: TicketKind, waiting: Iterab
 
     Minutes is None when no open window serves the topic (nobody can promise a time).
     """
-    waiting = list(waiting)
-    if kind is TicketKind.PRIORITY:
-        ahead = sum(1 for t in waiting if t.topic == topic and t.kind is TicketKind.PRIORITY)
-    else:
-        ahead = sum(1 for t in waiting if t.topic == topic)
-    capacity = 0.0
-    busy = 0
-    for number, status in windows.items():
-        w = config.window(number)
-        if status.state is not WindowState.OPEN or topic not in w.topics:
-            continue
-        mine = sum(1 for t in waiting if t.topic == topic) + 1
-        theirs = sum(1 for t in waiting if t.topic in w.topics)
-        capacity += mine / (theirs + 1) if theirs else 1.0
-        busy += status.ticket is not None
-    if capacity == 0:
-        return ahead, None
-    service = mean_service(config, topic, recent)
-    open_windows = sum(1 for n, s in windows.items()
-                       if s.state is WindowState.OPEN and topic in config.window(n).topics)
-    if ahead + busy < open_windows:
-        return ahead, 0.0
-    work = ahead * service + busy * service / 2
-    return ahead, round(work / capacity, 1)
+    serving = [n for n, s in windows.items()
+               if s.state is WindowState.OPEN and topic in config.window(n).topics]
+    shared = {code for n in serving for code in config.window(n).topics} or {topic}
+    ahead = [t for t in waiting if t.topic in shared
+             and (kind is not TicketKind.PRIORITY or t.kind is TicketKind.PRIORITY)]
+    if not serving:
+        return len(ahead), None
+    busy = [windows[n] for n in serving if windows[n].ticket is not None]
+    if len(ahead) + len(busy) < len(serving):
+        return len(ahead), 0.0
+    cache: dict[str, float] = {}
+
+    def service(code: str) -> float:
+        if code not in cache:
+            cache[code] = mean_service(config, code, recent)
+        return cache[code]
+
+    work = sum(service(t.topic) for t in ahead) + len(busy) * service(topic) / 2
+    return len(ahead), round(work / len(serving), 1)

@@ -36,6 +36,7 @@ def configure_logging(verbose: bool) -> None:
     level = logging.DEBUG if verbose else getattr(logging, os.environ.get("TALON_LOG", "INFO").upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # python-escpos calls basicConfig() on import; ours already ran, so it is a no-op.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def build_parser(available: dict[str, object]) -> argparse.ArgumentParser:

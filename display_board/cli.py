@@ -1,0 +1,83 @@
+"""``talon board``: the hall board, or with ``--window N`` the display above one window.
+
+    talon board --host hub.local --device board-1 --password ...       # hall board + sound
+    talon board --window 3 --fullscreen                                # per-window display
+    talon board --grid --history 10 --no-voice
+    talon board --player file:/tmp/calls                               # no sound card: keep WAVs
+
+Kivy and the MQTT client are imported only in ``run``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from hardware.sound_players import PLAYER_NAMES
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from broker.client import add_connection_arguments
+    except ImportError:  # the client lands separately; the board options still parse
+        add_connection_arguments = None
+    if add_connection_arguments is not None:
+        add_connection_arguments(parser)
+    parser.add_argument("--window", type=int, metavar="N", help="show one window's display instead of the hall board")
+    parser.add_argument("--history", type=int, metavar="N", help="how many recent calls to list (default: office config)")
+    parser.add_argument("--min-display", type=float, metavar="S", dest="min_display",
+                        help="seconds a call stays large before the next one (default: office config)")
+    parser.add_argument("--grid", action="store_true", help="show a grid of windows instead of the call list")
+    parser.add_argument("--lang", choices=["ru", "en"], default="ru", help="board language (default ru)")
+    parser.add_argument("--no-voice", action="store_true", help="chime only, no spoken announcement")
+    parser.add_argument("--no-sound", action="store_true", help="no chime and no voice")
+    parser.add_argument("--player", default="auto", help=f"how to play sound: {', '.join(PLAYER_NAMES)}")
+    parser.add_argument("--sound-dir", metavar="DIR", help="where rendered sound is cached (default ~/.cache/talon/sound)")
+    parser.add_argument("--volume", type=float, default=1.0, help="0..2, applied to the samples (default 1)")
+    parser.add_argument("--fullscreen", action="store_true", help="fill the screen (kiosk mode)")
+    parser.add_argument("--size", default="1280x720", help="window size when not fullscreen (default 1280x720)")
+
+
+def build_announcer(args: argparse.Namespace):
+    """The Announcer for the hall board, or None (per-window display, or --no-sound)."""
+    if args.window is not None or args.no_sound:
+        return None
+    from hardware.sound import Announcer, SoundCache, VoiceSettings
+    from hardware.sound_players import make_player
+
+    cache = SoundCache(args.sound_dir, VoiceSettings(lang=args.lang))
+    return Announcer(cache, make_player(args.player), voice=not args.no_voice,
+                     volume=args.volume, lang=args.lang).start()
+
+
+def build_presenter(bus, args: argparse.Namespace, announcer=None):
+    from display_board.presenter import BoardPresenter, WindowPresenter
+
+    if args.window is not None:
+        return WindowPresenter(bus, args.window, lang=args.lang)
+    return BoardPresenter(bus, announcer=announcer, history=args.history, min_display_s=args.min_display,
+                          grid=args.grid, lang=args.lang, voice=not args.no_voice)
+
+
+def run(args: argparse.Namespace) -> int:
+    from broker.client import client_from_args
+
+    width, _, height = args.size.partition("x")
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    from kivy.config import Config
+
+    if args.fullscreen:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "show_cursor", "0")
+    else:
+        Config.set("graphics", "width", width or "1280")
+        Config.set("graphics", "height", height or "720")
+    from display_board.app import BoardApp
+
+    bus = client_from_args(args)
+    announcer = build_announcer(args)
+    presenter = build_presenter(bus, args, announcer)
+    BoardApp(bus, presenter, announcer=announcer).run()
+    return 0

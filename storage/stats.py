@@ -1,0 +1,241 @@
+"""Statistics against the norms, for any period and grouping (digest §2.12, §4.8).
+
+Rows come from ``legs`` (one per topic a visitor queued for), selected by the time the
+leg joined the queue. Aggregation happens in Python over the period's rows: a month
+of a busy office is tens of thousands of rows, which is quick to fetch and lets one
+code path serve SQLite and PostgreSQL alike (exact p90, no dialect tricks).
+
+Definitions (ARCHITECTURE §4): wait = called − wait start (booking: slot start),
+service = finished − started, wait until service = started − wait start (003:207).
+No-shows and cancellations are counted, but excluded from wait and service means.
+A ``mean`` norm is judged by the period mean; a ``max`` norm by each ticket.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from statistics import fmean
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from queue_core.config import OfficeConfig
+from storage.models import LegRow, PresenceRow, TicketRow
+
+GROUPS = ("topic", "window", "operator", "hour", "segment", "day", "month", "total")
+
+
+@dataclass(slots=True)
+class Figures:
+    key: str | int | None
+    tickets: int = 0             # legs that joined the queue
+    served: int = 0
+    no_shows: int = 0
+    transfers: int = 0
+    cancelled: int = 0
+    mean_wait_min: float | None = None
+    p90_wait_min: float | None = None
+    mean_service_min: float | None = None
+    p90_service_min: float | None = None
+    mean_wait_to_service_min: float | None = None
+    wait_norm_min: float | None = None
+    service_norm_min: float | None = None
+    aggregation: str | None = None
+    within_wait_norm_share: float | None = None
+    within_service_norm_share: float | None = None
+    wait_compliant: bool | None = None       # "Соответствует нормативу" (000:264-266)
+    service_compliant: bool | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def p90(values: list[float]) -> float | None:
+    """Nearest-rank 90th percentile."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(fmean(values), 2) if values else None
+
+
+def _share(values: list[float], limit: float | None) -> float | None:
+    if limit is None or not values:
+        return None
+    return round(sum(v <= limit for v in values) / len(values), 4)
+
+
+def fetch_legs(session: Session, office: str, start: datetime, end: datetime, **filters) -> list:
+    """Legs that joined the queue in [start, end), with the columns reports need."""
+    q = select(LegRow.topic, LegRow.window, LegRow.operator, LegRow.segment, LegRow.kind, LegRow.queued_at,
+               LegRow.wait_s, LegRow.walk_s, LegRow.service_s, LegRow.outcome, LegRow.accounts,
+               LegRow.eta_min).where(LegRow.office == office, LegRow.queued_at >= start, LegRow.queued_at < end)
+    for column in ("topic", "window", "operator", "segment"):
+        if filters.get(column) not in (None, ""):
+            q = q.where(getattr(LegRow, column) == filters[column])
+    return session.execute(q).all()
+
+
+def _key(row, group: str, tz: ZoneInfo):
+    if group == "total":
+        return "total"
+    if group in ("hour", "day", "month"):
+        local = row.queued_at.astimezone(tz)
+        return {"hour": local.hour, "day": local.date().isoformat(), "month": local.strftime("%Y-%m")}[group]
+    return getattr(row, group)
+
+
+def summarize(rows, config: OfficeConfig, group: str = "topic") -> list[Figures]:
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {GROUPS}")
+    tz = ZoneInfo(config.timezone)
+    buckets: dict = defaultdict(list)
+    for row in rows:
+        buckets[_key(row, group, tz)].append(row)
+    norms = {t.code: t for t in config.topics}
+    out = []
+    for key in sorted(buckets, key=lambda k: (k is None, str(k).zfill(3) if isinstance(k, int) else str(k))):
+        out.append(_figures(key, buckets[key], norms.get(key) if group == "topic" else None))
+    return out
+
+
+def _figures(key, rows, topic) -> Figures:
+    f = Figures(key=key, tickets=len(rows))
+    waits, services, to_service = [], [], []
+    for r in rows:
+        if r.outcome == "no_show":
+            f.no_shows += 1
+        elif r.outcome == "cancelled":
+            f.cancelled += 1
+        elif r.outcome == "transferred":
+            f.transfers += 1
+        if r.outcome in ("done", "terminated", "needs_followup", "transferred") and r.wait_s is not None:
+            waits.append(r.wait_s / 60)
+            to_service.append((r.wait_s + (r.walk_s or 0)) / 60)
+        if r.outcome in ("done", "terminated", "needs_followup"):
+            f.served += 1
+            if r.service_s is not None:
+                # АтомЭнергоСбыт norms are per personal account: judge service per account
+                per = max(1, r.accounts or 1) if topic is not None and topic.aggregation == "max" else 1
+                services.append(r.service_s / 60 / per)
+    f.mean_wait_min, f.p90_wait_min = _mean(waits), _r(p90(waits))
+    f.mean_service_min, f.p90_service_min = _mean(services), _r(p90(services))
+    f.mean_wait_to_service_min = _mean(to_service)
+    if topic is not None:
+        f.wait_norm_min, f.service_norm_min, f.aggregation = topic.wait_norm_min, topic.service_norm_min, topic.aggregation
+        f.within_wait_norm_share = _share(waits, topic.wait_norm_min)
+        f.within_service_norm_share = _share(services, topic.service_norm_min)
+        f.wait_compliant = _compliant(topic.aggregation, waits, topic.wait_norm_min)
+        f.service_compliant = _compliant(topic.aggregation, services, topic.service_norm_min)
+    return f
+
+
+def _compliant(aggregation: str, values: list[float], limit: float | None) -> bool | None:
+    if limit is None or not values:
+        return None
+    if aggregation == "mean":
+        return fmean(values) <= limit
+    return all(v <= limit for v in values)
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 2)
+
+
+def report(session: Session, config: OfficeConfig, start: datetime, end: datetime, group: str = "topic",
+           **filters) -> list[Figures]:
+    if end <= start:
+        raise ValueError("the period ends before it starts")
+    if end - start > timedelta(days=3 * 366):
+        raise ValueError("the period is longer than three years")
+    return summarize(fetch_legs(session, config.office_id, start, end, **filters), config, group)
+
+
+def month_bounds(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime(year, month, 1, tzinfo=tz)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+    return start, end
+
+
+def disclosure(session: Session, config: OfficeConfig, year: int) -> list[dict]:
+    """БЭСО's yearly disclosure (003:205-209): per month, the average wait until service
+    starts and the average service time, in minutes."""
+    tz = ZoneInfo(config.timezone)
+    start, _ = month_bounds(year, 1, tz)
+    _, end = month_bounds(year, 12, tz)
+    rows = session.execute(
+        select(LegRow.queued_at, LegRow.wait_s, LegRow.walk_s, LegRow.service_s)
+        .where(LegRow.office == config.office_id, LegRow.queued_at >= start, LegRow.queued_at < end,
+               LegRow.outcome.in_(("done", "terminated", "needs_followup")))).all()
+    months: dict[int, tuple[list, list]] = {m: ([], []) for m in range(1, 13)}
+    for queued_at, wait_s, walk_s, service_s in rows:
+        waits, services = months[queued_at.astimezone(tz).month]
+        if wait_s is not None:
+            waits.append((wait_s + (walk_s or 0)) / 60)
+        if service_s is not None:
+            services.append(service_s / 60)
+    return [{"month": f"{year}-{m:02d}", "visitors": len(months[m][1]),
+             "mean_wait_until_service_min": _mean(months[m][0]), "mean_service_min": _mean(months[m][1])}
+            for m in range(1, 13)]
+
+
+def csat(session: Session, config: OfficeConfig, start: datetime, end: datetime) -> dict:
+    """Ratings (000:496) and CSAT as the share of 4–5 on the 1–5 scale (digest §5.3: configurable)."""
+    scores = session.execute(select(TicketRow.rating).where(
+        TicketRow.office == config.office_id, TicketRow.issued_at >= start, TicketRow.issued_at < end,
+        TicketRow.rating.is_not(None))).scalars().all()
+    dist = {s: scores.count(s) for s in range(1, 6)}
+    return {"ratings": len(scores), "mean": _mean([float(s) for s in scores]),
+            "csat": round(sum(s >= 4 for s in scores) / len(scores), 4) if scores else None,
+            "distribution": dist}
+
+
+def half_year(year: int, half: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """МЭК reports CSAT per half-year (000:632)."""
+    start = datetime(year, 1 if half == 1 else 7, 1, tzinfo=tz)
+    end = datetime(year, 7, 1, tzinfo=tz) if half == 1 else datetime(year + 1, 1, 1, tzinfo=tz)
+    return start, end
+
+
+def downtime(session: Session, config: OfficeConfig, start: datetime, end: datetime) -> list[dict]:
+    """Per device: minutes offline within the period and the longest outage (REQ-Q-9: ≤ 60 min)."""
+    rows = session.execute(select(PresenceRow.device, PresenceRow.at, PresenceRow.state)
+                           .where(PresenceRow.office == config.office_id, PresenceRow.at < end)
+                           .order_by(PresenceRow.device, PresenceRow.at)).all()
+    by_device: dict[str, list] = defaultdict(list)
+    for device, at, state in rows:
+        by_device[device].append((at, state))
+    out = []
+    for device, changes in sorted(by_device.items()):
+        total, longest, down_since = 0.0, 0.0, None
+        for at, state in changes:
+            if state == "offline" and down_since is None:
+                down_since = max(at, start)
+            elif state == "online" and down_since is not None:
+                if at > start:
+                    minutes = (at - down_since).total_seconds() / 60
+                    total, longest = total + minutes, max(longest, minutes)
+                down_since = None
+        if down_since is not None:
+            minutes = (end - down_since).total_seconds() / 60
+            total, longest = total + minutes, max(longest, minutes)
+        out.append({"device": device, "offline_min": round(total, 1), "longest_outage_min": round(longest, 1),
+                    "over_60_min": longest > 60})
+    return out
+
+
+def eta_error(rows) -> float | None:
+    """Mean absolute error of the printed wait estimate, minutes (first legs only)."""
+    errors = [abs(r.wait_s / 60 - r.eta_min) for r in rows if r.eta_min is not None and r.wait_s is not None]
+    return round(fmean(errors), 2) if errors else None
+
+
+def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=tz)
+    return start, start + timedelta(days=1)
