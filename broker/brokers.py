@@ -227,7 +227,8 @@ class EmbeddedBroker(_Broker):
                     "(MQTT 3.1.1, anonymous, no per-device users)", self.host, self.port)
         if self.host not in ("127.0.0.1", "localhost", "::1"):
             log.warning("the embedded broker has no authentication but listens on %s", self.host)
-        logging.getLogger("amqtt").setLevel(max(logging.WARNING, logging.getLogger("amqtt").getEffectiveLevel()))
+        for name in ("amqtt", "transitions"):  # chatty at INFO
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).getEffectiveLevel()))
         ready = threading.Event()
         failure: list[BaseException] = []
         self._loop = asyncio.new_event_loop()

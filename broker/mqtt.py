@@ -191,7 +191,7 @@ class MqttConnection:
         self._set_connected(True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self.connected:
+        if self.connected and self._started:
             log.warning("lost the broker connection (%s); reconnecting", reason_code)
         self._set_connected(False)
 

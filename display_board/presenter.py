@@ -301,14 +301,19 @@ class BoardPresenter(_Base):
 
     # -- events --------------------------------------------------------------------
     def _on_event(self, event: dict) -> None:
-        gap = False
         with self._lock:
             seq = event.get("seq")
+            gap = False
             if isinstance(seq, int):
                 if self._last_seq is not None and seq <= self._last_seq:
                     return  # already seen (redelivery, or covered by a newer state)
                 gap = self._last_seq is not None and seq > self._last_seq + 1
-                self._last_seq = seq
+        if gap:
+            # Catch up first, so missed calls are shown and announced before this one.
+            self.resync(f"seq gap before {seq}")
+        with self._lock:
+            if isinstance(seq, int):
+                self._last_seq = max(seq, self._last_seq or seq)
             kind = event.get("kind")
             if kind in CALL_KINDS and event.get("ticket") and event.get("window") is not None:
                 self._loaded = True
@@ -321,10 +326,7 @@ class BoardPresenter(_Base):
                     self._add_call(call, announce=True)
             elif kind in ("window_opened", "window_paused", "window_closed") and event.get("window") is not None:
                 self._window_event(event)
-        if gap:
-            self.resync(f"seq gap before {event.get('seq')}")
-        else:
-            self._publish()
+        self._publish()
 
     def _previous_recalls(self, ticket: str) -> int:
         return max((c.recalls for c in self.history if c.ticket == ticket), default=-1)
@@ -383,7 +385,7 @@ class BoardPresenter(_Base):
                 continue
             state = st.get("state", "open")
             ticket = (st.get("ticket") or {}).get("number", "") if state == "open" else ""
-            if state == "open" and not ticket and st.get("ticket") is None and "ticket" not in st:
+            if state == "open" and "ticket" not in st:  # known only from events: use the last call
                 ticket = last_call.get(n, "")
             status = "" if state == "open" else text(self.lang, st.get("break_kind") or "paused") \
                 if state == "paused" else text(self.lang, "closed")

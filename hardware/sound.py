@@ -320,6 +320,7 @@ class Announcement:
     finished_at: float | None = None
     path: Path | None = None
     merged: int = 0   # duplicates folded into this one
+    settings: AnnouncementSettings = field(default_factory=AnnouncementSettings)
 
 
 @dataclass
@@ -386,7 +387,8 @@ class Announcer:
 
     # -- use -----------------------------------------------------------------------
     def announce(self, ticket: str, window: int | str, recall: bool = False) -> Announcement:
-        """Queue an announcement; returns it (or the queued one it was merged into)."""
+        """Queue an announcement with the settings in force now; returns it (or the
+        queued one it was merged into)."""
         now = self.clock()
         with self._lock:
             if self.merge_window_s > 0 and not recall:
@@ -395,7 +397,7 @@ class Announcer:
                             and now - a.queued_at <= self.merge_window_s:
                         a.merged += 1
                         return a
-            item = Announcement(ticket, window, recall, queued_at=now)
+            item = Announcement(ticket, window, recall, queued_at=now, settings=self.settings)
             self._pending.append(item)
             self._busy += 1
         self._queue.put(item)
@@ -414,9 +416,7 @@ class Announcer:
     def render(self, item: Announcement) -> Path | None:
         if self.cache is None:
             return None
-        with self._lock:
-            settings = self.settings
-        return self.cache.announcement_path(item.ticket, item.window, settings)
+        return self.cache.announcement_path(item.ticket, item.window, item.settings)
 
     def _run(self) -> None:
         while True:

@@ -268,6 +268,8 @@ class Office:
             raise IllegalTransition(f"event seq {e.seq} does not follow {self.seq}")
         self.seq = e.seq
         ticket = self.tickets.get(e.ticket) if e.ticket else None
+        if e.kind == "rated":                     # a rating touches a ticket already finished
+            ticket = self.finished.get(str(e.window))
         getattr(self, f"_on_{e.kind}")(e)
         ticket = ticket or (self.tickets.get(e.ticket) if e.ticket else None)
         if ticket is not None:
