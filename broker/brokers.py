@@ -16,13 +16,25 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from broker.mosquitto_files import Device, acl_text, devices_from, mosquitto_conf, password_file_text
+from broker.mosquitto_files import (
+    Device,
+    acl_text,
+    devices_from,
+    mosquitto_conf,
+    password_file_text,
+)
 from broker.mqtt import BrokerAddress
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ExternalBroker", "MosquittoBroker", "EmbeddedBroker", "choose_broker", "find_mosquitto",
-           "wait_for_port"]
+__all__ = [
+    "EmbeddedBroker",
+    "ExternalBroker",
+    "MosquittoBroker",
+    "choose_broker",
+    "find_mosquitto",
+    "wait_for_port",
+]
 
 
 def find_mosquitto() -> str | None:
@@ -140,10 +152,13 @@ class MosquittoBroker(_Broker):
 
     # --- process -----------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> None:
+        if wait_for_port(self.host, self.port, 0.1):
+            raise RuntimeError(f"mosquitto did not start: {self.host}:{self.port} is already in use")
         self.write_files()
         self._stopping.clear()
         self._spawn()
-        if not wait_for_port(self.host, self.port, timeout, alive=lambda: self._proc.poll() is None):
+        up = wait_for_port(self.host, self.port, timeout, alive=lambda: self._proc.poll() is None)
+        if not up or self._proc.poll() is not None:
             self.stop()
             raise RuntimeError(f"mosquitto did not start on {self.host}:{self.port}; see {self.log_path}:\n"
                                + self._log_tail())
@@ -209,6 +224,15 @@ class MosquittoBroker(_Broker):
             return ""
 
 
+class _SnapshotDict(dict):
+    """amqtt 0.12 iterates its subscription table across ``await``s; a client that
+    connects while another subscribes then dies with "dictionary changed size during
+    iteration". Iterating over a snapshot makes that loop safe."""
+
+    def __iter__(self):
+        return iter(list(super().keys()))
+
+
 class EmbeddedBroker(_Broker):
     """amqtt inside this process (a background thread with its own event loop).
 
@@ -258,6 +282,8 @@ class EmbeddedBroker(_Broker):
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
         self._broker = Broker(config, loop=self._loop)
+        if isinstance(getattr(self._broker, "_subscriptions", None), dict):
+            self._broker._subscriptions = _SnapshotDict(self._broker._subscriptions)
         await self._broker.start()
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -19,8 +19,14 @@ from broker.errors import CommandError, HubUnreachable
 from broker.mqtt import DEFAULT_URL, MqttConnection
 from broker.topics import Topics, check_id, valid_state_name
 
-__all__ = ["HubClient", "MqttConnection", "add_connection_arguments", "client_from_args",
-           "CommandError", "HubUnreachable"]
+__all__ = [
+    "CommandError",
+    "HubClient",
+    "HubUnreachable",
+    "MqttConnection",
+    "add_connection_arguments",
+    "client_from_args",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,7 @@ def _app_version() -> str:
 
 
 class _Pending:
-    __slots__ = ("payload", "done", "reply")
+    __slots__ = ("done", "payload", "reply")
 
     def __init__(self, payload: bytes):
         self.payload = payload
@@ -90,6 +96,10 @@ class HubClient:
 
     def wait_connected(self, timeout: float) -> bool:
         return self._conn.wait_connected(timeout)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Connected and every watch/event subscription acknowledged (tests, start-up)."""
+        return self._conn.wait_subscribed(timeout)
 
     def on_connection(self, cb: Callable[[bool], Any]) -> None:
         self._conn.on_connection(cb)

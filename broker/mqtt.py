@@ -18,8 +18,8 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from broker import messages
 
@@ -77,6 +77,8 @@ class MqttConnection:
         self._subs: list[tuple[str, int, MessageCallback]] = []
         self._hooks: list[Callable[[bool], Any]] = []
         self._connected = threading.Event()
+        self._unacked: set[int] = set()  # SUBSCRIBE mids without a SUBACK yet
+        self._subs_done = threading.Condition(self._lock)
         self._started = False
 
         kwargs: dict[str, Any] = {}
@@ -98,6 +100,7 @@ class MqttConnection:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_subscribe = self._on_subscribe
         self._client = c
 
     # --- lifecycle ---------------------------------------------------------------
@@ -131,6 +134,11 @@ class MqttConnection:
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 
+    def wait_subscribed(self, timeout: float) -> bool:
+        """True once connected and every subscription is acknowledged by the broker."""
+        with self._subs_done:
+            return self._subs_done.wait_for(lambda: self.connected and not self._unacked, timeout)
+
     def in_network_thread(self) -> bool:
         return threading.current_thread() is getattr(self._client, "_thread", None)
 
@@ -149,7 +157,7 @@ class MqttConnection:
         with self._lock:
             self._subs.append((topic_filter, qos, cb))
             if self.connected:
-                self._client.subscribe(topic_filter, qos)
+                self._subscribe([(topic_filter, qos)])
 
     def publish(self, topic: str, payload: bytes | str | dict, qos: int = 1, retain: bool = False) -> paho.MQTTMessageInfo:
         return self._client.publish(topic, self._bytes(payload), qos=qos, retain=retain)
@@ -160,6 +168,12 @@ class MqttConnection:
     def clear_retained(self, topic: str) -> paho.MQTTMessageInfo:
         """An empty retained message removes the retained one from the broker."""
         return self.publish(topic, b"", qos=1, retain=True)
+
+    def _subscribe(self, filters: list[tuple[str, int]]) -> None:
+        with self._lock:  # held so the SUBACK callback cannot run before we note the mid
+            rc, mid = self._client.subscribe(filters)
+            if rc == paho.MQTT_ERR_SUCCESS and mid is not None:
+                self._unacked.add(mid)
 
     @staticmethod
     def _bytes(payload: bytes | str | dict) -> bytes:
@@ -185,8 +199,9 @@ class MqttConnection:
             filters = {}
             for topic_filter, qos, _ in self._subs:
                 filters[topic_filter] = max(qos, filters.get(topic_filter, 0))
+            self._unacked.clear()
             if filters:
-                client.subscribe([(t, q) for t, q in filters.items()])
+                self._subscribe(list(filters.items()))
         log.info("connected to broker %s:%s as %s", self.address.host, self.address.port, self.client_id)
         self._set_connected(True)
 
@@ -198,7 +213,9 @@ class MqttConnection:
     def _set_connected(self, value: bool) -> None:
         if value == self.connected:
             return
-        (self._connected.set if value else self._connected.clear)()
+        with self._subs_done:
+            (self._connected.set if value else self._connected.clear)()
+            self._subs_done.notify_all()
         with self._lock:
             hooks = list(self._hooks)
         for cb in hooks:
@@ -206,6 +223,14 @@ class MqttConnection:
                 cb(value)
             except Exception:
                 log.exception("connection callback %r failed", cb)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        refused = [rc for rc in reason_codes if rc.is_failure]
+        if refused:
+            log.error("broker refused a subscription of %s: %s", self.client_id, refused)
+        with self._subs_done:
+            self._unacked.discard(mid)
+            self._subs_done.notify_all()
 
     def _on_message(self, client, userdata, msg) -> None:
         with self._lock:

@@ -14,8 +14,21 @@ from typing import TextIO
 from deploy import paths
 from deploy.roles import COMMON_PACKAGES, ROLES, Role
 from deploy.steps import (
-    DONE, NA, AptPackages, Context, Directory, EnableUnit, GroupMembership, KernelCmdline,
-    PipInstall, Plan, Step, StepError, SystemUser, Venv, WriteFile,
+    DONE,
+    NA,
+    AptPackages,
+    Context,
+    Directory,
+    EnableUnit,
+    GroupMembership,
+    KernelCmdline,
+    PipInstall,
+    Plan,
+    Step,
+    StepError,
+    SystemUser,
+    Venv,
+    WriteFile,
 )
 
 USER = "talon"

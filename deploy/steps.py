@@ -47,7 +47,7 @@ class Context:
 
     def run(self, cmd: list[str], *, env: dict[str, str] | None = None) -> str:
         log.info("running %s", " ".join(cmd))
-        proc = subprocess.run(cmd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+        proc = subprocess.run(cmd, env={**os.environ, **(env or {})}, check=False, capture_output=True, text=True)
         if proc.returncode != 0:
             out = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
             raise StepError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n" + "\n".join(out))
@@ -114,7 +114,7 @@ class AptPackages(Step):
         proc = subprocess.run(
             ["dpkg-query", f"--admindir={ctx.path('/var/lib/dpkg')}", "-W", "-f=${Package} ${db:Status-Abbrev}\n",
              *self.packages],
-            capture_output=True, text=True,
+            check=False, capture_output=True, text=True,
         )
         installed = {line.split()[0].split(":")[0] for line in proc.stdout.splitlines() if line.split()[1:2] == ["ii"]}
         return [p for p in self.packages if p not in installed]

@@ -159,7 +159,7 @@ class Heartbeat:
             self._thread.join(timeout)
             self._thread = None
 
-    def __enter__(self) -> Heartbeat:
+    def __enter__(self) -> Heartbeat:  # noqa: PYI034 - Self needs 3.11 typing; fine either way
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,9 +1,9 @@
 """``talon board``: the hall board, or with ``--window N`` the display above one window.
 
-    talon board --host hub.local --device board-1 --password ...       # hall board + sound
+    talon board --broker mqtt://hub.local:1883 --office mek --device board-1       # hall board + sound
     talon board --window 3 --fullscreen                                # per-window display
     talon board --grid --history 10 --no-voice
-    talon board --player file:/tmp/calls                               # no sound card: keep WAVs
+    talon board --player file:./calls                                 # no sound card: keep WAVs
 
 Kivy and the MQTT client are imported only in ``run``.
 """
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         Config.set("graphics", "height", height or "720")
     from display_board.app import BoardApp
 
-    bus = client_from_args(args)
+    bus = client_from_args(args, "board")
     announcer = build_announcer(args)
     presenter = build_presenter(bus, args, announcer)
     BoardApp(bus, presenter, announcer=announcer).run()

@@ -112,7 +112,7 @@ def mqtt_broker(request) -> BrokerHandle:
 
 
 class Bus:
-    """Start clients/connections and wait (bounded) until connected; stops them all later."""
+    """Start clients/connections and wait (bounded) until connected and subscribed; stops them later."""
 
     def __init__(self):
         self._started: list = []
@@ -120,7 +120,8 @@ class Bus:
     def start(self, conn, wait: bool = True):
         self._started.append(conn)
         conn.start()
-        if wait and not conn.wait_connected(CONNECT_TIMEOUT):
+        ready = getattr(conn, "wait_ready", None) or conn.wait_subscribed
+        if wait and not ready(CONNECT_TIMEOUT):
             refusal = getattr(getattr(conn, "_conn", conn), "last_refusal", None)
             raise AssertionError(f"could not connect to the broker ({refusal or 'no answer'})")
         return conn
@@ -169,3 +170,34 @@ class EchoHub:
         else:
             reply = messages.ok_reply(cmd.id, {"op": cmd.op, "args": cmd.args})
         self.conn.publish(self.topics.reply(device), reply)
+
+
+class Inbox:
+    """Thread-safe collector for callbacks; every wait is bounded."""
+
+    def __init__(self):
+        self.items: list = []
+        self._cond = threading.Condition()
+
+    def __call__(self, *item):
+        with self._cond:
+            self.items.append(item[0] if len(item) == 1 else item)
+            self._cond.notify_all()
+
+    def wait_for(self, pred=lambda item: True, timeout: float = CONNECT_TIMEOUT):
+        """The first collected item matching ``pred`` (waits for it, bounded)."""
+        with self._cond:
+            found = []
+            ok = self._cond.wait_for(lambda: found.extend(i for i in self.items if pred(i)) or found, timeout)
+            if not ok:
+                raise AssertionError(f"nothing matching arrived within {timeout} s; got {self.items!r}")
+            return found[0]
+
+
+def wait_until(pred, timeout: float = CONNECT_TIMEOUT, what: str = "condition") -> None:
+    import time
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s")
+        time.sleep(0.01)

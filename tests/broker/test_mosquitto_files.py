@@ -3,7 +3,14 @@ import hashlib
 
 import pytest
 
-from broker.mosquitto_files import Device, acl_text, devices_from, hash_password, mosquitto_conf, password_file_text
+from broker.mosquitto_files import (
+    Device,
+    acl_text,
+    devices_from,
+    hash_password,
+    mosquitto_conf,
+    password_file_text,
+)
 
 
 def test_hash_is_mosquitto_pbkdf2_sha512():

@@ -57,7 +57,7 @@ class Writer(threading.Thread):
                         if n >= k:
                             ev.set()
             conn.close()
-        except Exception as exc:  # surfaced by the test
+        except Exception as exc:  # noqa: BLE001 - surfaced by the test
             self.error = exc
 
 
@@ -121,8 +121,9 @@ def test_restore_refuses_database_held_open_by_another_process(tmp_path):
     _create(db)
     backup = backup_database(db, tmp_path / "b")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
-         "c.execute('SELECT * FROM ticket').fetchall(); print('open', flush=True); sys.stdin.read()", str(db)],
+        [sys.executable, "-c", ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                                "c.execute('SELECT * FROM ticket').fetchall(); print('open', flush=True); "
+                                "sys.stdin.read()"), str(db)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"

@@ -22,7 +22,8 @@ class BoardKivyTest(GraphicUnitTest):
         from kivy.base import EventLoop
 
         self.Window.size = (1280, 720)
-        self.Window.add_widget(view)
+        if view.parent is None:
+            self.Window.add_widget(view)
         for _ in range(4):
             EventLoop.idle()
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -38,7 +39,7 @@ class BoardKivyTest(GraphicUnitTest):
         bus = FakeBus()
         bus.set_state("config", CONFIG)
         bus.set_state("board", board_state(3, [("К007", 1, 0), ("А014", 2, 0)]))
-        presenter = BoardPresenter(bus, now=lambda: NOW)
+        presenter = BoardPresenter(bus, min_display_s=0, now=lambda: NOW)
         view = make_view(presenter)
         bus.emit(called(4, "А015", 3))
         view = self.show(view, "board-hall")

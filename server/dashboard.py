@@ -1,0 +1,61 @@
+"""The live dashboard ``/`` and its server-sent event stream ``/events/stream``.
+
+The stream polls a cheap version (last event seq, last presence row) every few
+hundred milliseconds and sends a full JSON snapshot when it changed, or at least
+every ``SSE_INTERVAL_S`` seconds so waiting times keep counting.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, stream_with_context
+
+from server import now_utc
+from server.auth import login_required
+from server.db import office_config, session_scope
+from server.live import snapshot, version
+
+bp = Blueprint("dashboard", __name__)
+
+
+def current_snapshot() -> dict:
+    with session_scope() as db:
+        return snapshot(db, office_config(), now_utc(), current_app.config["ALERT_QUEUE_THRESHOLD"])
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render_template("dashboard.html", snap=current_snapshot())
+
+
+@bp.route("/snapshot.json")
+@login_required
+def snapshot_json():
+    return jsonify(current_snapshot())
+
+
+@bp.route("/events/stream")
+@login_required
+def stream():
+    app = current_app._get_current_object()
+    interval = float(app.config["SSE_INTERVAL_S"])
+    limit = int(app.config["SSE_MAX_EVENTS"])
+    office = office_config().office_id
+
+    def events():
+        sent, last_version, last_sent = 0, None, 0.0
+        yield "retry: 2000\n\n"
+        while not limit or sent < limit:
+            with session_scope() as db:
+                v = version(db, office)
+            if v != last_version or time.monotonic() - last_sent >= interval:
+                data = json.dumps(current_snapshot(), ensure_ascii=False)
+                yield f"event: snapshot\ndata: {data}\n\n"
+                sent, last_version, last_sent = sent + 1, v, time.monotonic()
+            else:
+                time.sleep(min(0.3, interval))
+
+    return Response(stream_with_context(events()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,88 @@
+"""The database and the office configuration the app is bound to.
+
+One engine and one sessionmaker per app, made in ``init_app``; each request that
+needs the database opens a short session with ``session_scope()``. The office
+configuration lives in ``app.extensions["talon"]`` so the settings page can swap it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from queue_core.config import OfficeConfig, parse_office_toml
+from storage.engine import default_url, init_db, make_engine, make_sessionmaker
+from storage.models import SettingRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Binding:
+    engine: object
+    sessions: sessionmaker[Session]
+    config: OfficeConfig
+    toml: str | None          # the text the config came from (the settings page edits it)
+
+
+def init_app(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL") or default_url()
+    engine = make_engine(url)
+    init_db(engine)
+    sessions = make_sessionmaker(engine)
+    config, text = _initial_config(app)
+    with sessions() as session:
+        saved = latest_setting(session, config.office_id)
+    if saved is not None and saved.toml != text:
+        try:
+            config, text = parse_office_toml(saved.toml), saved.toml
+            log.warning("using the office settings saved from the web on %s (they differ from the file)",
+                        saved.saved_at.isoformat(timespec="seconds"))
+        except Exception:
+            log.exception("the saved office settings no longer parse; using the file")
+    app.extensions["talon"] = Binding(engine, sessions, config, text)
+
+
+def _initial_config(app: Flask) -> tuple[OfficeConfig, str | None]:
+    text = app.config.get("OFFICE_TOML")
+    path = app.config.get("OFFICE_CONFIG_FILE") or os.environ.get("TALON_OFFICE_CONFIG")
+    if text is None and path:
+        text = Path(path).read_text(encoding="utf-8")
+    if text is not None:
+        return parse_office_toml(text), text
+    if app.config.get("OFFICE_CONFIG") is not None:
+        return app.config["OFFICE_CONFIG"], None
+    raise RuntimeError("no office configuration: pass --office-config FILE (or set TALON_OFFICE_CONFIG)")
+
+
+def latest_setting(session: Session, office: str) -> SettingRow | None:
+    return session.execute(select(SettingRow).where(SettingRow.office == office)
+                           .order_by(SettingRow.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def binding() -> Binding:
+    return current_app.extensions["talon"]
+
+
+def office_config() -> OfficeConfig:
+    return binding().config
+
+
+@contextmanager
+def session_scope(write: bool = False):
+    """A short session; with ``write`` it commits on success and rolls back on error."""
+    session = binding().sessions()
+    try:
+        if write:
+            with session.begin():
+                yield session
+        else:
+            yield session
+    finally:
+        session.close()

@@ -1,0 +1,109 @@
+"""The live picture of the office, read from the database the hub writes.
+
+``snapshot(session, config, now)`` rebuilds the live office with the storage layer's
+own loader (``QueueStore.load``: live tickets, windows, recent service times), so the
+dashboard shows exactly what the hub would after a restart, and adds presence and alerts.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from queue_core.config import OfficeConfig
+from queue_core.model import TicketState
+from server.i18n import _, name_of
+from storage.models import EventRow, PresenceRow
+from storage.store import QueueStore
+
+OFFLINE_WARN_MIN = 1        # an offline device is worth a look at once
+OFFLINE_CRIT_MIN = 45       # ... and urgent as it nears the 60-minute rule (REQ-Q-9)
+OFFLINE_LIMIT_MIN = 60
+
+
+def version(session: Session, office: str) -> tuple:
+    """Changes whenever the hub stores an event or a device reports: cheap to poll."""
+    seq = session.execute(select(func.max(EventRow.seq)).where(EventRow.office == office)).scalar()
+    presence = session.execute(select(func.max(PresenceRow.id)).where(PresenceRow.office == office)).scalar()
+    return seq or 0, presence or 0
+
+
+def _minutes(a: datetime | None, b: datetime) -> float | None:
+    return None if a is None else round(max(0.0, (b - a).total_seconds() / 60), 1)
+
+
+def snapshot(session: Session, config: OfficeConfig, now: datetime, queue_threshold: int = 10) -> dict:
+    office = QueueStore(config.office_id).load(session, config)
+    now = now.astimezone(office.tz)
+    alerts: list[dict] = []
+    topics = []
+    for t in config.topics:
+        waiting = sorted(office.waiting(t.code), key=lambda x: x.wait_from())
+        oldest = waiting[0] if waiting else None
+        oldest_min = _minutes(oldest.wait_from(), now) if oldest else None
+        _ahead, eta = office.estimate(t.code)
+        over = oldest_min is not None and t.wait_norm_min is not None and oldest_min > t.wait_norm_min
+        topics.append({"code": t.code, "prefix": t.prefix, "name": name_of(t), "waiting": len(waiting),
+                       "oldest_ticket": oldest.number if oldest else None, "oldest_wait_min": oldest_min,
+                       "wait_norm_min": t.wait_norm_min, "over_norm": over, "eta_min": eta})
+        if over:
+            alerts.append({"level": "crit" if oldest_min > 1.5 * t.wait_norm_min else "warn", "kind": "wait",
+                           "text": _("Талон {ticket} ждёт {m} мин при нормативе {norm} мин").format(
+                               ticket=oldest.number, m=_fmt(oldest_min), norm=_fmt(t.wait_norm_min))})
+        if len(waiting) >= queue_threshold:
+            alerts.append({"level": "warn", "kind": "queue",
+                           "text": _("Очередь по теме «{topic}»: {n} чел. (порог {limit})").format(
+                               topic=name_of(t), n=len(waiting), limit=queue_threshold)})
+    windows = []
+    for w in config.windows:
+        s = office.windows[w.number]
+        ticket = office.current(w.number)
+        entry = {"number": w.number, "state": str(s.state), "break_kind": str(s.break_kind) if s.break_kind else None,
+                 "operator": s.operator, "ticket": None, "topic": None, "ticket_state": None,
+                 "service_min": None, "service_norm_min": None, "over_norm": False}
+        if ticket is not None:
+            topic = config.topic(ticket.topic)
+            serving = ticket.state is TicketState.SERVING
+            minutes = _minutes(ticket.leg.started_at if serving else ticket.leg.called_at, now)
+            over = serving and topic.service_norm_min is not None and minutes > topic.service_norm_min
+            entry.update(ticket=ticket.number, topic=topic.code, ticket_state=str(ticket.state),
+                         service_min=minutes, service_norm_min=topic.service_norm_min, over_norm=over)
+            if over:
+                alerts.append({"level": "warn", "kind": "service", "text": _(
+                    "Приём талона {ticket} в окне {window} идёт {m} мин при нормативе {norm} мин").format(
+                    ticket=ticket.number, window=w.number, m=_fmt(minutes), norm=_fmt(topic.service_norm_min))})
+        windows.append(entry)
+    devices = _devices(session, config.office_id, now, alerts)
+    order = {"crit": 0, "warn": 1}
+    alerts.sort(key=lambda a: order.get(a["level"], 2))
+    return {"v": 1, "at": now.isoformat(timespec="seconds"), "office": name_of(config),
+            "version": list(version(session, config.office_id)), "topics": topics, "windows": windows,
+            "devices": devices, "alerts": alerts,
+            "totals": {"waiting": sum(t["waiting"] for t in topics),
+                       "windows_open": sum(1 for w in windows if w["state"] == "open")}}
+
+
+def _devices(session: Session, office: str, now: datetime, alerts: list[dict]) -> list[dict]:
+    last = (select(PresenceRow.device, func.max(PresenceRow.id).label("id"))
+            .where(PresenceRow.office == office).group_by(PresenceRow.device).subquery())
+    rows = session.execute(select(PresenceRow).join(last, PresenceRow.id == last.c.id)
+                           .order_by(PresenceRow.device)).scalars().all()
+    out = []
+    for r in rows:
+        since = _minutes(r.at, now)
+        out.append({"device": r.device, "state": r.state, "since_min": since, "printer": r.printer})
+        if r.state == "offline" and since is not None and since >= OFFLINE_WARN_MIN:
+            alerts.append({"level": "crit" if since >= OFFLINE_CRIT_MIN else "warn", "kind": "device",
+                           "text": _("Устройство {device} не в сети {m} мин (предел 60 мин)").format(
+                               device=r.device, m=_fmt(since))})
+        elif r.state == "online" and r.printer not in (None, "ok"):
+            alerts.append({"level": "warn", "kind": "printer",
+                           "text": _("Принтер {device}: {state}").format(device=r.device, state=r.printer)})
+    return out
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"

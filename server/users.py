@@ -1,0 +1,59 @@
+"""Web users: add, list, remove, check a password. Passwords are stored only as hashes.
+
+There is no default user: the first admin is made with ``talon users add NAME --role admin``.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from storage.models import UserRow
+
+ROLES = ("operator", "head", "admin")
+_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+MIN_PASSWORD = 8
+# A hash to compare against when the user does not exist, so timing does not tell.
+_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+class UserError(ValueError):
+    pass
+
+
+def add_user(session: Session, username: str, password: str, role: str) -> UserRow:
+    if not _NAME.match(username):
+        raise UserError("username: 1-64 latin letters, digits, '_', '.', '@' or '-'")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password must be at least {MIN_PASSWORD} characters")
+    if session.get(UserRow, username) is not None:
+        raise UserError(f"user {username!r} already exists")
+    row = UserRow(username=username, password_hash=generate_password_hash(password), role=role,
+                  created_at=datetime.now(timezone.utc), active=True)
+    session.add(row)
+    return row
+
+
+def remove_user(session: Session, username: str) -> bool:
+    row = session.get(UserRow, username)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
+def list_users(session: Session) -> list[UserRow]:
+    return list(session.execute(select(UserRow).order_by(UserRow.username)).scalars())
+
+
+def authenticate(session: Session, username: str, password: str) -> UserRow | None:
+    row = session.get(UserRow, username) if _NAME.match(username or "") else None
+    if row is None or not row.active:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return row if check_password_hash(row.password_hash, password or "") else None
