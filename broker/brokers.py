@@ -261,7 +261,7 @@ class EmbeddedBroker(_Broker):
             asyncio.set_event_loop(self._loop)
             try:
                 self._loop.run_until_complete(self._start())
-            except BaseException as exc:  # report to start(), not to the void
+            except Exception as exc:  # noqa: BLE001 -- reported by start(), not lost in the thread
                 failure.append(exc)
                 ready.set()
                 return

@@ -32,10 +32,10 @@ log = logging.getLogger(__name__)
 
 
 def _app_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
     try:
-        from importlib.metadata import version
         return version("talon")
-    except Exception:
+    except PackageNotFoundError:  # running from a source tree
         return "unknown"
 
 

@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("role", choices=ROLE_NAMES, help="what this machine is")
     parser.add_argument("--office", default=os.environ.get("TALON_OFFICE"),
                         help="office id (env TALON_OFFICE)")
-    parser.add_argument("--device", default=os.environ.get("TALON_DEVICE_ID"),
+    parser.add_argument("--device", default=os.environ.get("TALON_DEVICE"),
                         help="this device's id as given to `talon devices add` (default: the hostname)")
-    parser.add_argument("--broker", default=os.environ.get("TALON_BROKER_URL"),
+    parser.add_argument("--broker", default=os.environ.get("TALON_BROKER"),
                         help="MQTT broker URL (default: mqtt://127.0.0.1:1883 on the hub, "
                              "mqtt://talon-hub.local:1883 elsewhere)")
     parser.add_argument("--password", default=None,

@@ -71,8 +71,8 @@ def env_file_text(opts: SetupOptions, role: Role) -> str:
     values = {
         "TALON_ROLE": role.name,
         "TALON_OFFICE": opts.office,
-        "TALON_DEVICE_ID": opts.device,
-        "TALON_BROKER_URL": opts.broker or role.default_broker,
+        "TALON_DEVICE": opts.device,
+        "TALON_BROKER": opts.broker or role.default_broker,
     }
     if opts.password:
         values["TALON_DEVICE_PASSWORD"] = opts.password

@@ -239,3 +239,28 @@ def eta_error(rows) -> float | None:
 def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     return start, start + timedelta(days=1)
+
+
+def productivity(rows, config: OfficeConfig) -> list[dict]:
+    """Per operator: visitors served, days worked, served per day, hours of service, mean and
+    p90 service, and the share of services within the norm of each leg's own topic."""
+    norms = {t.code: t.service_norm_min for t in config.topics}
+    tz = ZoneInfo(config.timezone)
+    by_op: dict = defaultdict(list)
+    for r in rows:
+        by_op[r.operator].append(r)
+    out = []
+    for op in sorted(by_op, key=lambda k: (k is None, str(k))):
+        served = [r for r in by_op[op] if r.outcome in SERVED]
+        services = [r.service_s / 60 for r in served if r.service_s is not None]
+        judged = [r.service_s / 60 <= norms[r.topic] for r in served
+                  if r.service_s is not None and norms.get(r.topic) is not None]
+        days = {r.queued_at.astimezone(tz).date() for r in by_op[op]}
+        out.append({"operator": op, "served": len(served), "days": len(days),
+                    "served_per_day": round(len(served) / len(days), 1) if days else None,
+                    "service_hours": round(sum(services) / 60, 2),
+                    "mean_service_min": _mean(services), "p90_service_min": _r(p90(services)),
+                    "within_service_norm_share": round(sum(judged) / len(judged), 4) if judged else None,
+                    "no_shows": sum(r.outcome == "no_show" for r in by_op[op]),
+                    "transfers": sum(r.outcome == "transferred" for r in by_op[op])})
+    return out

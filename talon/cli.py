@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("talon.config_cli", "check an office configuration file"),
     "hub": ("broker.hub_cli", "run the hub: broker, dispatcher and web server"),
     "devices": ("broker.devices_cli", "provision device ids, roles and passwords"),
+    "operators": ("broker.operators_cli", "manage counter operators and their PINs"),
     "kiosk": ("kiosk.cli", "run the ticket kiosk (Kivy)"),
     "counter": ("counter_app.cli", "run a counter terminal for one window (Kivy)"),
     "board": ("display_board.cli", "run the hall board or a per-window display (Kivy)"),

@@ -57,7 +57,7 @@ def test_killed_mosquitto_is_restarted_and_clients_come_back(own_mosquitto, bus)
 def test_retained_state_survives_a_clean_broker_restart(own_mosquitto, bus):
     hub = bus.start(own_mosquitto.connection("hub"))
     hub.publish_retained(own_mosquitto.topics.state("queue"), messages.state(7, topics={})).wait_for_publish(5)
-    board, links, queue = _watching_board(own_mosquitto, bus)
+    _board, links, queue = _watching_board(own_mosquitto, bus)
     assert queue.wait_for()["seq"] == 7
     broker = own_mosquitto.broker
     broker.stop()  # SIGTERM: mosquitto saves its retained messages

@@ -1,0 +1,82 @@
+"""``talon hub``: the office's hub — broker, dispatcher, web dashboard."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+from queue_core.norms import PROFILES
+
+log = logging.getLogger(__name__)
+
+
+def add_office_arguments(p: argparse.ArgumentParser) -> None:
+    """Which office and where its data lives (shared by hub, devices, operators, demo)."""
+    env = os.environ.get
+    p.add_argument("--config", type=Path, default=env("TALON_OFFICE_CONFIG"),
+                   help="office TOML file (env TALON_OFFICE_CONFIG; default: the profile's standard office)")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="mek", help="norm profile without --config")
+    p.add_argument("--windows", type=int, default=4, help="windows of the standard office without --config")
+    p.add_argument("--data", type=Path, help="data directory (env TALON_DATA_DIR; default /var/lib/talon or ./data)")
+    p.add_argument("--database", help="database URL (env TALON_DATABASE_URL; default SQLite in the data directory)")
+
+
+def load_office(args: argparse.Namespace):
+    """(config, data_dir, database_url) from the shared arguments; exits with a clear message on a bad file."""
+    from deploy.paths import data_dir
+    from queue_core.config import office_from_profile, parse_office_toml
+    from queue_core.errors import ConfigError
+    from storage.engine import default_url
+
+    if args.config:
+        try:
+            config = parse_office_toml(args.config.read_text(encoding="utf-8"))
+        except (OSError, ConfigError) as exc:
+            raise SystemExit(f"{args.config}: {exc}") from None
+    else:
+        config = office_from_profile(args.profile, windows=args.windows, office_id="office")
+    folder = args.data or data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return config, folder, args.database or default_url(folder)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_office_arguments(p)
+    p.add_argument("--broker", help="use an external broker, mqtt://host:port (else start one)")
+    p.add_argument("--broker-kind", choices=["auto", "mosquitto", "amqtt"], default="auto",
+                   help="which broker to start: mosquitto if installed, else the embedded amqtt")
+    p.add_argument("--listen", default=os.environ.get("TALON_LISTEN", "127.0.0.1"),
+                   help="broker listen address, 0.0.0.0 for the office LAN (env TALON_LISTEN)")
+    p.add_argument("--port", type=int, default=1883, help="broker port")
+    p.add_argument("--web-port", type=int, default=8080, help="web dashboard port")
+    p.add_argument("--web-host", default="127.0.0.1", help="web dashboard address")
+    p.add_argument("--no-web", action="store_true", help="do not start the web dashboard")
+
+
+def run(args: argparse.Namespace) -> int:
+    from broker.office_runtime import OfficeRuntime, RuntimeSettings
+
+    config, folder, url = load_office(args)
+    runtime = OfficeRuntime(RuntimeSettings(
+        config=config, data_dir=folder, database_url=url, broker_url=args.broker, broker_kind=args.broker_kind,
+        listen=args.listen, port=args.port, web_port=None if args.no_web else args.web_port, web_host=args.web_host))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start()
+    heartbeat = None
+    try:
+        from deploy.watchdog import Heartbeat, notify_ready
+        notify_ready("hub running")
+        heartbeat = Heartbeat(lambda: runtime.hub.healthy).start()
+    except ImportError:
+        pass
+    print(f"Talon hub for office {config.office_id!r}: broker {runtime.broker_url}, database {url}", flush=True)
+    stop.wait()
+    if heartbeat:
+        heartbeat.stop()
+    runtime.stop()
+    return 0

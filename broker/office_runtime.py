@@ -1,0 +1,120 @@
+"""Starting a whole hub from settings: database, broker, dispatcher, web, watchdog.
+
+``talon hub`` and ``talon demo`` both go through ``OfficeRuntime`` so the demo runs
+exactly what production runs.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from broker import directory
+from broker.brokers import EmbeddedBroker, ExternalBroker, MosquittoBroker, find_mosquitto
+from broker.hub import Hub
+from broker.mosquitto_files import HUB_USER, Device
+from queue_core.config import OfficeConfig
+from storage.credentials import hash_secret, new_password
+from storage.queue_db import QueueDatabase
+
+log = logging.getLogger(__name__)
+DIRECTORY_POLL_S = 5.0
+
+
+@dataclass
+class RuntimeSettings:
+    config: OfficeConfig
+    data_dir: Path
+    database_url: str
+    broker_url: str | None = None          # external broker
+    broker_kind: str = "auto"              # auto | mosquitto | amqtt
+    listen: str = "127.0.0.1"
+    port: int = 1883
+    hub_password: str | None = None        # for an external broker
+    web_port: int | None = 8080            # None: no web server
+    web_host: str = "127.0.0.1"
+    clock: Callable[[], datetime] | None = None
+    extra_devices: list[Device] = field(default_factory=list)   # e.g. the demo's simulated devices
+
+
+class OfficeRuntime:
+    def __init__(self, settings: RuntimeSettings):
+        self.s = settings
+        self.db = QueueDatabase(settings.database_url, settings.config)
+        self.broker = None
+        self.hub: Hub | None = None
+        self.web = None
+        self._users: list[Device] = []
+        self._stop = threading.Event()
+
+    @property
+    def broker_url(self) -> str:
+        return self.broker.url
+
+    def _broker_users(self, hub_password: str) -> list[Device]:
+        with self.db.sessions() as s:
+            users = directory.broker_users(s, self.s.config.office_id)
+        return [Device(HUB_USER, "hub", hash_secret(hub_password)), *users, *self.s.extra_devices]
+
+    def start(self) -> None:
+        s = self.s
+        hub_password = s.hub_password or os.environ.get("TALON_HUB_PASSWORD")
+        username = HUB_USER
+        if s.broker_url:
+            self.broker = ExternalBroker(s.broker_url)
+        elif s.broker_kind == "amqtt" or (s.broker_kind == "auto" and not find_mosquitto()):
+            self.broker = EmbeddedBroker(s.listen, s.port)
+            username, hub_password = None, None
+        else:
+            hub_password = new_password()          # a fresh secret for the hub user at every start
+            self._users = self._broker_users(hub_password)
+            self.broker = MosquittoBroker(s.data_dir, s.listen, s.port, self._users, office=s.config.office_id)
+        self.broker.start()
+        log.info("broker ready at %s (%s)", self.broker.url, type(self.broker).__name__)
+        self.hub = Hub(self.db, self.broker.url, username=username, password=hub_password, clock=s.clock)
+        self.hub.start()
+        if isinstance(self.broker, MosquittoBroker):
+            threading.Thread(target=self._watch_directory, args=(hub_password,), daemon=True,
+                             name="hub-directory").start()
+        if s.web_port is not None:
+            self._start_web()
+
+    def _watch_directory(self, hub_password: str) -> None:
+        """New or removed devices reach the broker without a restart (SIGHUP reloads its users)."""
+        known = {(d.id, d.role) for d in self._users}
+        while not self._stop.wait(DIRECTORY_POLL_S):
+            try:
+                users = self._broker_users(hub_password)
+                if {(d.id, d.role) for d in users} != known:
+                    known = {(d.id, d.role) for d in users}
+                    self.broker.devices = users
+                    self.broker.write_files()
+                    if self.broker.pid:
+                        os.kill(self.broker.pid, signal.SIGHUP)
+                    self.hub.run_on_writer(self.hub.dispatcher.reload_directory)
+                    log.info("device list changed: broker users reloaded (%d devices)", len(users) - 1)
+            except Exception:
+                log.exception("could not reload the device list")
+
+    def _start_web(self) -> None:
+        try:
+            from server.serve import start_web_server
+        except ImportError:
+            log.info("web server not available in this build")
+            return
+        self.web = start_web_server(self.db, self.s.web_host, self.s.web_port, hub=self.hub)
+        log.info("web dashboard at http://%s:%s/", self.s.web_host, self.s.web_port)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.web is not None:
+            self.web.shutdown()
+        if self.hub is not None:
+            self.hub.stop()
+        if self.broker is not None:
+            self.broker.stop()
