@@ -17,11 +17,19 @@ from zoneinfo import ZoneInfo
 from queue_core import calendar
 from queue_core.config import OfficeConfig
 from queue_core.dispatch import choose_next
-from queue_core.errors import (BookingTooEarly, BookingTooLate, BreakNotAllowed, IllegalTransition,
-                               NoTicket, TopicClosed, UnknownTicket, WindowBusy, WindowClosed)
+from queue_core.errors import (
+    BookingTooEarly,
+    BookingTooLate,
+    BreakNotAllowed,
+    IllegalTransition,
+    NoTicket,
+    TopicClosed,
+    UnknownTicket,
+    WindowBusy,
+    WindowClosed,
+)
 from queue_core.estimate import estimate
-from queue_core.model import (BreakKind, Event, Leg, Ticket, TicketKind, TicketState, WindowState,
-                              WindowStatus)
+from queue_core.model import BreakKind, Event, Leg, Ticket, TicketKind, TicketState, WindowState, WindowStatus
 
 RECENT_SERVICES = 20
 FINISH_OUTCOMES = ("done", "terminated", "needs_followup")

@@ -28,10 +28,10 @@ def _ops_per_second(folder: Path, cycles: int) -> float:
     began = time.perf_counter()
     for i in range(cycles):
         at = now + timedelta(seconds=i)
-        db.transaction(lambda s, o: o.issue("D", at))
-        db.transaction(lambda s, o: o.call_next(1, at))
-        db.transaction(lambda s, o: o.start(1, at))
-        db.transaction(lambda s, o: o.finish(1, at))
+        db.transaction(lambda s, o, at=at: o.issue("D", at))
+        db.transaction(lambda s, o, at=at: o.call_next(1, at))
+        db.transaction(lambda s, o, at=at: o.start(1, at))
+        db.transaction(lambda s, o, at=at: o.finish(1, at))
     elapsed = time.perf_counter() - began
     db.close()
     return 4 * cycles / elapsed

@@ -13,8 +13,17 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from queue_core.config import OfficeConfig
-from queue_core.model import (FINAL_STATES, BreakKind, Event, Leg, Ticket, TicketKind, TicketState,
-                              WindowState, WindowStatus)
+from queue_core.model import (
+    FINAL_STATES,
+    BreakKind,
+    Event,
+    Leg,
+    Ticket,
+    TicketKind,
+    TicketState,
+    WindowState,
+    WindowStatus,
+)
 from queue_core.office import RECENT_SERVICES, Office
 from storage.models import CommandRow, EventRow, LegRow, TicketRow, WindowRow
 

@@ -123,7 +123,7 @@ class QueueMachine(RuleBasedStateMachine):
 
     @invariant()
     def each_ticket_in_exactly_one_state(self):
-        for (day, number), t in self.issued.items():
+        for (_day, number), t in self.issued.items():
             live = self.office.tickets.get(number) is t
             assert live != (t.state in FINAL_STATES), f"{number} is {t.state} but live={live}"
 

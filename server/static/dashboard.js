@@ -1,0 +1,62 @@
+// Talon live dashboard: draws the JSON snapshot and redraws on every server-sent event.
+// No libraries; EventSource reconnects by itself (the server sends "retry: 2000").
+(function () {
+  "use strict";
+  var L = JSON.parse(document.getElementById("labels").textContent);
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) { e.setAttribute(k, attrs[k]); }
+    if (text !== undefined && text !== null) { e.textContent = text; }
+    return e;
+  }
+  function num(v) {
+    if (v === null || v === undefined) { return "—"; }
+    return (Math.round(v * 10) / 10).toString().replace(".", document.documentElement.lang === "ru" ? "," : ".");
+  }
+  function mins(v) { return v === null || v === undefined ? "—" : num(v) + " " + L.min; }
+  function row(cells, cls) {
+    var tr = el("tr", cls ? {"class": cls} : {});
+    cells.forEach(function (c) { tr.appendChild(el("td", c[1] ? {"class": c[1]} : {}, c[0])); });
+    return tr;
+  }
+  function fill(id, rows) {
+    var body = document.querySelector("#" + id + " tbody");
+    body.replaceChildren.apply(body, rows);
+  }
+
+  function draw(s) {
+    fill("topics", s.topics.map(function (t) {
+      return row([[t.prefix + " — " + t.name], [String(t.waiting), "num big"],
+                  [t.oldest_ticket ? t.oldest_ticket + " · " + mins(t.oldest_wait_min) : "—", "num" + (t.over_norm ? " bad" : "")],
+                  [mins(t.wait_norm_min), "num muted"], [mins(t.eta_min), "num"]], t.over_norm ? "over" : "");
+    }));
+    fill("windows", s.windows.map(function (w) {
+      var state = L[w.state] || w.state;
+      return row([[String(w.number), "big"], [state, "state-" + w.state], [w.operator || "—"],
+                  [w.ticket ? w.ticket + (w.ticket_state === "called" ? " " + L.called : "") : "—", "ticket"],
+                  [mins(w.service_min), "num" + (w.over_norm ? " bad" : "")], [mins(w.service_norm_min), "num muted"]],
+                 w.over_norm ? "over" : "");
+    }));
+    fill("devices", s.devices.map(function (d) {
+      return row([[d.device], [d.state === "online" ? L.online : L.offline, d.state === "online" ? "ok" : "bad"],
+                  [mins(d.since_min), "num muted"], [d.printer || ""]]);
+    }));
+    var ul = document.getElementById("alerts");
+    var items = s.alerts.map(function (a) { return el("li", {"class": a.level, "data-kind": a.kind}, a.text); });
+    if (!items.length) { items = [el("li", {"class": "none"}, L.no_alerts)]; }
+    ul.replaceChildren.apply(ul, items);
+    document.getElementById("updated").textContent = s.at.substring(11, 19);
+    document.getElementById("total-waiting").textContent = s.totals.waiting;
+  }
+
+  draw(JSON.parse(document.getElementById("snapshot").textContent));
+  if (!window.EventSource) { return; }
+  var source = new EventSource(L.stream);
+  var conn = document.getElementById("conn"), dot = document.getElementById("status-dot");
+  source.addEventListener("snapshot", function (ev) {
+    conn.hidden = true; dot.className = "dot live";
+    draw(JSON.parse(ev.data));
+  });
+  source.onerror = function () { conn.hidden = false; dot.className = "dot lost"; };
+})();
