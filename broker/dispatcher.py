@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -98,13 +98,17 @@ class Dispatcher:
         return [Publication(self.topics.state("queue"), states.queue_state(self.office, self.clock()), True)]
 
     # ------------------------------------------------------------------ commands
-    def handle_command(self, device: str, raw: bytes) -> list[Publication]:
+    def handle_command(self, device: str, raw: bytes) -> Iterator[Publication]:
+        """The publications a command leads to, in order: the reply, the events, then
+        the retained states. A generator, so the hub sends the reply and the call event
+        before it spends time rebuilding the queue state."""
         reply_topic = self.topics.reply(device)
         try:
             cmd = messages.parse_command(raw)
         except messages.ContractError as exc:
             log.warning("bad command from %s: %s", device, exc)
-            return [Publication(reply_topic, messages.error_reply(exc.request_id, exc))]
+            yield Publication(reply_topic, messages.error_reply(exc.request_id, exc))
+            return
         info = self.devices.get(device)
         try:
             if info is None:
@@ -117,13 +121,15 @@ class Dispatcher:
                                    f"this device acts only for window {info.window}")
         except CommandError as exc:
             log.warning("refused %s from %s: %s", cmd.op, device, exc)
-            return [Publication(reply_topic, messages.error_reply(cmd.id, exc))]
+            yield Publication(reply_topic, messages.error_reply(cmd.id, exc))
+            return
 
         with self.db.sessions() as s:
             stored = self.db.store.stored_reply(s, device, cmd.id)
         if stored is not None:
             log.info("repeated command %s from %s: stored reply sent again", cmd.id, device)
-            return [Publication(reply_topic, stored)]
+            yield Publication(reply_topic, stored)
+            return
 
         now = self.clock()
         try:
@@ -132,8 +138,10 @@ class Dispatcher:
             reply, events = self._refusal(device, cmd, now, exc), []
         except Exception:
             log.exception("command %s %s from %s failed", cmd.op, cmd.id, device)
-            return [Publication(reply_topic, messages.error_reply(cmd.id, "internal"))]
-        return [Publication(reply_topic, reply), *self._publications(events, now)]
+            yield Publication(reply_topic, messages.error_reply(cmd.id, "internal"))
+            return
+        yield Publication(reply_topic, reply)
+        yield from self._publications(events, now)
 
     def _refusal(self, device: str, cmd: messages.Command, now: datetime, exc: Exception) -> dict:
         if isinstance(exc, QueueError):
@@ -206,22 +214,20 @@ class Dispatcher:
         return t
 
     # ------------------------------------------------------------------ events out
-    def _publications(self, events: list[Event], now: datetime) -> list[Publication]:
+    def _publications(self, events: list[Event], now: datetime) -> Iterator[Publication]:
         if not events:
-            return []
-        pubs = [Publication(self.topics.event, messages.event(
-            e.seq, e.kind, e.ticket, e.topic, e.window, _public(e), at=e.at.isoformat(timespec="seconds")))
-            for e in events]
+            return
+        for e in events:
+            yield Publication(self.topics.event, messages.event(
+                e.seq, e.kind, e.ticket, e.topic, e.window, _public(e), at=e.at.isoformat(timespec="seconds")))
         calls = [e for e in events if e.kind in CALL_EVENTS]
         for e in calls:
             self._remember_call(e.ticket, e.window, e.topic, e.at, e.kind == "recalled")
         if calls:
-            pubs.append(Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True))
+            yield Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True)
         for n in sorted({e.window for e in events if e.window is not None}):
-            pubs.append(Publication(self.topics.window_state(n),
-                                    states.window_state(self.office, n, self.operator_names), True))
-        pubs.append(Publication(self.topics.state("queue"), states.queue_state(self.office, now), True))
-        return pubs
+            yield Publication(self.topics.window_state(n), states.window_state(self.office, n, self.operator_names), True)
+        yield Publication(self.topics.state("queue"), states.queue_state(self.office, now), True)
 
     def _remember_call(self, ticket: str, window: int, topic: str, at: datetime, recall: bool) -> None:
         previous = next((c for c in self.calls if c["ticket"] == ticket and c["window"] == window), None)

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from broker.dispatcher import Dispatcher, Publication
@@ -99,7 +99,7 @@ class Hub:
             except Exception:
                 log.exception("hub worker: %s from %s failed; carrying on", kind, device)
 
-    def _publish(self, pubs: list[Publication]) -> None:
+    def _publish(self, pubs: Iterable[Publication]) -> None:
         for p in pubs:
             self.conn.publish(p.topic, p.payload, qos=1, retain=p.retain)
 

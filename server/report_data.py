@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from queue_core.config import OfficeConfig
@@ -58,7 +58,7 @@ def filters_from(args, config: OfficeConfig) -> dict:
 
 
 def operators(session: Session, config: OfficeConfig) -> list[str]:
-    return [o for o in session.execute(select(distinct(LegRow.operator)).where(
+    return [o for o in session.execute(select(LegRow.operator).distinct().where(
         LegRow.office == config.office_id, LegRow.operator.is_not(None)).order_by(LegRow.operator)).scalars()]
 
 

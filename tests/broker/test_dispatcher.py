@@ -38,7 +38,7 @@ def hub(tmp_path):
 
 def send(d, device, op, cid=None, **args):
     raw = messages.encode(messages.request(op, args, cid))
-    pubs = d.handle_command(device, raw)
+    pubs = list(d.handle_command(device, raw))
     assert pubs[0].topic.endswith(f"reply/{device}")
     return pubs[0].payload, pubs[1:]
 
@@ -86,7 +86,7 @@ def test_refusal_is_stored_too_and_changes_nothing(hub):
 ])
 def test_malformed_commands_get_precise_codes(hub, raw, code):
     before = count(hub, EventRow)
-    (reply, *_rest) = hub.handle_command("kiosk-1", raw)
+    (reply, *_rest) = list(hub.handle_command("kiosk-1", raw))
     assert reply.payload["ok"] is False and reply.payload["error"]["code"] == code
     assert count(hub, EventRow) == before
 
@@ -168,7 +168,7 @@ def test_presence_transitions_are_recorded_once(hub):
                  ).map(lambda v: json.dumps(v).encode())))
 def test_fuzzed_kiosk_commands_never_crash_or_change_more_than_they_say(hub, raw):
     before = count(hub, TicketRow)
-    pubs = hub.handle_command("kiosk-1", raw)
+    pubs = list(hub.handle_command("kiosk-1", raw))
     reply = pubs[0].payload
     assert reply["ok"] in (True, False)
     if not reply["ok"]:
