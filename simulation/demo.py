@@ -1,0 +1,258 @@
+"""``talon demo``: a whole office on this machine, on the production path.
+
+A real hub (broker, dispatcher, durable SQLite, web dashboard) runs on an accelerated
+office clock; simulated kiosks, counters and a board are real MQTT clients that
+speak the contract, so the demo exercises exactly what production runs. When it
+ends it checks the database: every ticket issued is found exactly once, no number
+repeats, no command was lost.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from broker import directory
+from broker.client import HubClient
+from broker.errors import CommandError, HubUnreachable
+from broker.office_runtime import OfficeRuntime, RuntimeSettings
+from queue_core.config import OfficeConfig
+from simulation.simulator import LUNCH_MIN, NO_SHOW_WAIT_MIN, WALK_MIN
+from simulation.workload import Arrival, Workload, arrivals_for_day
+from storage.models import BookingRow, TicketRow
+
+log = logging.getLogger(__name__)
+OPEN_AT = (8, 55)
+
+
+class SimClock:
+    """Office time running ``speed`` times faster than real time."""
+
+    def __init__(self, start: datetime, speed: float):
+        self.start, self.speed = start, speed
+        self._t0 = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+
+    def sleep_until(self, when: datetime, stop: threading.Event) -> bool:
+        """Sleep until office time ``when``; False if the demo is stopping."""
+        real = (when - self()).total_seconds() / self.speed
+        return not stop.wait(max(0.0, real))
+
+
+@dataclass
+class DemoStats:
+    issued: list[str] = field(default_factory=list)    # numbers the kiosk got back
+    lost: int = 0                                      # commands that got no answer at all
+    refused: dict[str, int] = field(default_factory=dict)
+    served: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def refuse(self, code: str) -> None:
+        with self.lock:
+            self.refused[code] = self.refused.get(code, 0) + 1
+
+
+class Demo:
+    def __init__(self, config: OfficeConfig, data_dir: Path, database_url: str, *, speed: float = 60.0,
+                 load: float = 0.85, seed: int = 1, broker_kind: str = "auto", port: int = 1883,
+                 web_port: int | None = 8080, day: date | None = None):
+        self.config = config
+        self.tz = ZoneInfo(config.timezone)
+        day = day or _next_workday(datetime.now(self.tz).date())
+        self.clock = SimClock(datetime(day.year, day.month, day.day, *OPEN_AT, tzinfo=self.tz), speed)
+        self.day = day
+        self.workload = Workload(load=load)
+        self.rng = random.Random(seed)
+        self.stop = threading.Event()
+        self.stats = DemoStats()
+        self.passwords: dict[str, str] = {}
+        self.runtime = OfficeRuntime(RuntimeSettings(
+            config=config, data_dir=data_dir, database_url=database_url, broker_kind=broker_kind, port=port,
+            web_port=web_port, clock=self.clock))
+        self.no_shows: set[str] = set()
+        self.services: dict[str, float] = {}
+        self.clients: list[HubClient] = []
+        self.threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------ set-up
+    def _provision(self) -> None:
+        db = self.runtime.db
+        office = self.config.office_id
+        with db.sessions() as s, s.begin():
+            known = {d.device for d in directory.list_devices(s, office)}
+            wanted = [("kiosk-1", "kiosk", None), ("board-1", "board", None)]
+            wanted += [(f"counter-{w.number}", "counter", w.number) for w in self.config.windows]
+            for device, role, window in wanted:
+                if device in known:
+                    directory.remove_device(s, office, device)
+                self.passwords[device] = directory.add_device(s, office, device, role, window)
+            if not directory.list_operators(s, office):
+                for w in self.config.windows:
+                    directory.add_operator(s, office, f"operator{w.number}", f"Оператор {w.number}", "0000")
+
+    def _client(self, device: str, role: str) -> HubClient:
+        url = self.runtime.broker_url
+        password = self.passwords[device] if "Embedded" not in type(self.runtime.broker).__name__ else None
+        c = HubClient(url, self.config.office_id, device, role, password=password)
+        self.clients.append(c)
+        c.start()
+        return c
+
+    def start(self) -> None:
+        self._provision()
+        self.runtime.start()
+        arrivals = arrivals_for_day(self.config, self.clock.start.replace(hour=0, minute=0), len(self.config.windows),
+                                    self.workload, self.rng)
+        self._book(arrivals)
+        kiosk = self._client("kiosk-1", "kiosk")
+        self._spawn(self._kiosk, kiosk, arrivals)
+        for w in self.config.windows:
+            self._spawn(self._counter, self._client(f"counter-{w.number}", "counter"), w.number)
+
+    def _spawn(self, target, *args) -> None:
+        t = threading.Thread(target=target, args=args, daemon=True, name=f"demo-{target.__name__}")
+        self.threads.append(t)
+        t.start()
+
+    def _book(self, arrivals: list[Arrival]) -> None:
+        """Bookings made earlier (as the web page would), checked in at the kiosk."""
+        with self.runtime.db.sessions() as s, s.begin():
+            for a in arrivals:
+                if a.kind == "booking":
+                    code = f"{self.rng.randrange(10 ** 6):06d}"
+                    while s.execute(select(BookingRow.id).where(BookingRow.code == code)).first():
+                        code = f"{self.rng.randrange(10 ** 6):06d}"
+                    s.add(BookingRow(office=self.config.office_id, code=code, topic=a.topic, slot_start=a.slot_start,
+                                     created_at=self.clock.start - timedelta(days=1)))
+                    object.__setattr__(a, "topic", code)   # the kiosk only needs the code
+
+    # ------------------------------------------------------------------ devices
+    def _request(self, client: HubClient, op: str, args: dict) -> dict | None:
+        try:
+            return client.request(op, args, timeout=5.0)
+        except HubUnreachable:
+            with self.stats.lock:
+                self.stats.lost += 1
+            log.warning("%s %s got no answer", client.device, op)
+        except CommandError as exc:
+            self.stats.refuse(exc.code)
+        return None
+
+    def _kiosk(self, kiosk: HubClient, arrivals: list[Arrival]) -> None:
+        for a in arrivals:
+            if not self.clock.sleep_until(a.at, self.stop):
+                return
+            if a.kind == "booking":
+                data = self._request(kiosk, "checkin", {"code": a.topic})
+            else:
+                data = self._request(kiosk, "issue", {"topic": a.topic, "kind": a.kind})
+            if data:
+                number = data["ticket"]["number"]
+                with self.stats.lock:
+                    self.stats.issued.append(number)
+                    self.services[number] = a.service_min
+                    if a.no_show:
+                        self.no_shows.add(number)
+
+    def _counter(self, counter: HubClient, window: int) -> None:
+        minute = timedelta(minutes=1)
+        self._request(counter, "sign_in", {"window": window, "operator": f"operator{window}", "pin": "0000"})
+        lunch_at = self.clock.start.replace(hour=12, minute=0) + timedelta(minutes=LUNCH_MIN * (window % 3))
+        while not self.stop.is_set():
+            now = self.clock()
+            if lunch_at and now >= lunch_at:
+                if self._request(counter, "pause", {"window": window, "kind": "lunch"}) is not None:
+                    lunch_at = None
+                    if not self.clock.sleep_until(now + timedelta(minutes=LUNCH_MIN), self.stop):
+                        return
+                    self._request(counter, "open", {"window": window})
+                else:
+                    lunch_at = now + 5 * minute   # the last open window waits for a colleague
+            data = self._request(counter, "call_next", {"window": window})
+            ticket = data and data.get("ticket")
+            if not ticket:
+                if not self.clock.sleep_until(self.clock() + minute, self.stop):
+                    return
+                continue
+            number = ticket["number"]
+            if number in self.no_shows:
+                if not self.clock.sleep_until(self.clock() + timedelta(minutes=NO_SHOW_WAIT_MIN), self.stop):
+                    return
+                self._request(counter, "no_show", {"window": window})
+                continue
+            if not self.clock.sleep_until(self.clock() + timedelta(minutes=WALK_MIN), self.stop):
+                return
+            self._request(counter, "start", {"window": window})
+            service = self.services.get(number, 10.0)
+            if not self.clock.sleep_until(self.clock() + timedelta(minutes=service), self.stop):
+                return
+            if self._request(counter, "finish", {"window": window}) is not None:
+                with self.stats.lock:
+                    self.stats.served += 1
+                if self.rng.random() < 0.4:
+                    score = self.rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
+                    self._request(counter, "rate", {"window": window, "ticket": number, "score": score})
+
+    # ------------------------------------------------------------------ status and report
+    def status_line(self) -> str:
+        office = self.runtime.db.office
+        now = self.clock()
+        return (f"{now:%H:%M} office time | issued {len(self.stats.issued)} | waiting {len(office.waiting())} | "
+                f"served {self.stats.served} | lost {self.stats.lost}")
+
+    def finished(self) -> bool:
+        """The day is over: no more arrivals and nobody waiting or being served."""
+        office = self.runtime.db.office
+        return (self.clock() >= self.clock.start.replace(hour=17, minute=35) and not office.tickets)
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(5)
+        for c in self.clients:
+            c.stop()
+        self.runtime.stop()
+
+    def report(self) -> dict:
+        from simulation.report import build_report
+
+        db = self.runtime.db
+        start = self.clock.start.replace(hour=0, minute=0)
+        sim = build_report(db, start, start + timedelta(days=2), self.config.policy, self.workload.load)
+        with db.sessions() as s:
+            rows = s.execute(select(TicketRow.number, TicketRow.state).where(
+                TicketRow.office == self.config.office_id, TicketRow.day == self.day.isoformat())).all()
+            dup = s.execute(select(func.count()).select_from(
+                select(TicketRow.day, TicketRow.number).group_by(TicketRow.day, TicketRow.number)
+                .having(func.count() > 1).subquery())).scalar()
+        stored = {}
+        for number, state in rows:
+            stored.setdefault(number, []).append(state)
+        accounted = sum(1 for n in self.stats.issued if len(stored.get(n, [])) == 1)
+        return {
+            "tickets_issued": len(self.stats.issued),
+            "tickets_accounted": accounted,
+            "duplicate_numbers": dup + len(self.stats.issued) - len(set(self.stats.issued)),
+            "lost_commands": self.stats.lost,
+            "refused": self.stats.refused,
+            "served": self.stats.served,
+            "within_wait_norm_share": sim["within_wait_norm_share"],
+            "eta_mae_min": sim["eta_mae_min"],
+            "topics": sim["topics"],
+            "office_time": self.clock().isoformat(timespec="minutes"),
+        }
+
+
+def _next_workday(day: date) -> date:
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day

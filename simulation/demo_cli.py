@@ -1,0 +1,141 @@
+"""``talon demo``: the whole office on this machine (the README's first command)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from queue_core.norms import PROFILES
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--speed", type=float, default=60.0, help="office time runs this many times faster (default 60)")
+    p.add_argument("--windows", type=int, default=4)
+    p.add_argument("--profile", choices=sorted(PROFILES), default="mek")
+    p.add_argument("--load", type=float, default=0.85, help="how busy the office is (window utilisation)")
+    p.add_argument("--hours", type=float, help="stop after this many office hours (default: the whole day)")
+    p.add_argument("--headless", action="store_true", help="no Kivy board window even when a display is present")
+    p.add_argument("--json", action="store_true", help="print the final report as one JSON object")
+    p.add_argument("--data", type=Path, help="data directory (default: a fresh one under ./data/demo-*)")
+    p.add_argument("--broker-kind", choices=["auto", "mosquitto", "amqtt"], default="auto")
+    p.add_argument("--port", type=int, default=0, help="broker port (default: a free one)")
+    p.add_argument("--web-port", type=int, default=8080)
+    p.add_argument("--seed", type=int, default=1)
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _web_login(demo) -> tuple[str, str] | None:
+    """An office-head account for the dashboard, made fresh for this demo."""
+    try:
+        from server.users import create_user
+    except ImportError:
+        return None
+    from storage.credentials import new_password
+    password = new_password(12)
+    with demo.runtime.db.sessions() as s, s.begin():
+        create_user(s, "demo", password, "head")
+    return "demo", password
+
+
+def _open_board(demo, data: Path) -> subprocess.Popen | None:
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return None
+    env = {**os.environ, "TALON_DEVICE_PASSWORD": demo.passwords["board-1"]}
+    return subprocess.Popen([sys.executable, "-m", "talon", "board", "--broker", demo.runtime.broker_url,
+                             "--office", demo.config.office_id, "--device", "board-1"], env=env,
+                            stdout=(data / "board.log").open("w"), stderr=subprocess.STDOUT)
+
+
+def run(args: argparse.Namespace) -> int:
+    from queue_core.config import office_from_profile
+    from simulation.demo import Demo
+
+    import logging
+    if not args.verbose:      # the live status line is the demo's voice; -v brings the logs back
+        logging.getLogger().setLevel(logging.WARNING)
+    if not 1 <= args.speed <= 3600:
+        raise SystemExit("--speed must be between 1 and 3600")
+    data = args.data or Path(tempfile.mkdtemp(prefix="demo-", dir=Path("data").resolve() if _mk("data") else None))
+    data.mkdir(parents=True, exist_ok=True)
+    os.chmod(data, 0o755)      # mosquitto runs as its own user and must reach its files
+    config = office_from_profile(args.profile, windows=args.windows, office_id="demo",
+                                 name="Демо-офис Talon")
+    web_port = args.web_port if _port_free(args.web_port) else _free_port()
+    demo = Demo(config, data, f"sqlite:///{data / 'talon.db'}", speed=args.speed, load=args.load, seed=args.seed,
+                broker_kind=args.broker_kind, port=args.port or _free_port(), web_port=web_port)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    demo.start()
+    login = _web_login(demo)
+    board = None if args.headless else _open_board(demo, data)
+    out = sys.stderr if args.json else sys.stdout
+    print(f"Talon demo: office «{config.name_ru}», {len(config.windows)} windows, profile {args.profile}, "
+          f"office time x{args.speed:g}", file=out)
+    print(f"  broker     {demo.runtime.broker_url} ({type(demo.runtime.broker).__name__})", file=out)
+    if demo.runtime.web is not None:
+        who = f"  login {login[0]} / {login[1]}" if login else ""
+        print(f"  dashboard  http://127.0.0.1:{web_port}/{who}", file=out)
+    print(f"  data       {data}   (Ctrl-C stops and prints the day's report)", file=out)
+    end = demo.clock.start + _hours(args.hours) if args.hours else None
+    while not stop.wait(1.0):
+        if out.isatty():
+            print("\r  " + demo.status_line() + "   ", end="", file=out, flush=True)
+        if (end and demo.clock() >= end) or demo.finished():
+            break
+    if out.isatty():
+        print(file=out)
+    report = demo.report()
+    demo.shutdown()
+    if board is not None:
+        board.terminate()
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(_render(report))
+    return 0 if report["lost_commands"] == 0 and report["duplicate_numbers"] == 0 else 1
+
+
+def _mk(path: str) -> bool:
+    Path(path).mkdir(exist_ok=True)
+    return True
+
+
+def _port_free(port: int) -> bool:
+    import socket
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _hours(h: float):
+    from datetime import timedelta
+    return timedelta(hours=h)
+
+
+def _render(r: dict) -> str:
+    from simulation.report import render_text
+    head = (f"\nThe day in the demo office (office time {r['office_time']}):\n"
+            f"  tickets issued {r['tickets_issued']}, accounted for {r['tickets_accounted']}, "
+            f"duplicate numbers {r['duplicate_numbers']}, lost commands {r['lost_commands']}, served {r['served']}\n")
+    body = render_text({"profile": "", "policy": "", "load": "", "windows": "", "tickets": r["tickets_issued"],
+                        "served": r["served"], "no_shows": r["refused"].get("no_show", 0),
+                        "within_wait_norm_share": r["within_wait_norm_share"], "eta_mae_min": r["eta_mae_min"],
+                        "topics": r["topics"]})
+    return head + "\n".join(body.splitlines()[2:])
+

@@ -1,0 +1,107 @@
+import json
+from datetime import timedelta
+
+from storage.models import PresenceRow
+from storage.queue_db import QueueDatabase
+from tests.server.conftest import NOW
+
+
+def live_db(app) -> QueueDatabase:
+    b = app.extensions["talon"]
+    return QueueDatabase(str(b.engine.url), b.config)
+
+
+def test_dashboard_page_embeds_a_snapshot(client, auth):
+    auth.login("oper")
+    r = client.get("/")
+    assert r.status_code == 200
+    assert 'id="snapshot"' in r.text and "dashboard.js" in r.text and "Окна" in r.text
+    assert "cdn" not in r.text.lower()
+
+
+def test_snapshot_shows_waiting_tickets_windows_and_alerts(app, client, auth):
+    db = live_db(app)
+    db.transaction(lambda s, o: o.sign_in(1, "ivanova", NOW - timedelta(minutes=30)))
+    db.transaction(lambda s, o: o.issue("A", NOW - timedelta(minutes=25), enforce_hours=False))  # wait norm 10
+    db.transaction(lambda s, o: o.issue("A", NOW - timedelta(minutes=3), enforce_hours=False))
+    db.transaction(lambda s, o: o.issue("R", NOW - timedelta(minutes=20), enforce_hours=False))
+    db.transaction(lambda s, o: o.call_next(1, NOW - timedelta(minutes=19)))     # fifo-ish: oldest of A/R
+    db.transaction(lambda s, o: o.start(1, NOW - timedelta(minutes=18)))
+    db.close()
+    auth.login("oper")
+    snap = client.get("/snapshot.json").get_json()
+    topics = {t["code"]: t for t in snap["topics"]}
+    windows = {w["number"]: w for w in snap["windows"]}
+    w1 = windows[1]
+    assert w1["state"] == "open" and w1["operator"] == "ivanova" and w1["ticket_state"] == "serving"
+    assert w1["service_min"] == 18.0
+    served_topic = w1["topic"]
+    waiting_a = 2 - (served_topic == "A")
+    assert topics["A"]["waiting"] == waiting_a
+    assert snap["totals"]["waiting"] == 2
+    if served_topic == "R":
+        assert topics["A"]["oldest_wait_min"] == 25.0 and topics["A"]["over_norm"] is True
+    # a service running 18 min against a norm of 5 (A) or 10 (R) is an alert
+    assert any(a["kind"] == "service" for a in snap["alerts"])
+    assert windows[2]["state"] == "closed"
+
+
+def test_queue_threshold_alert(app, client, auth):
+    app.config["ALERT_QUEUE_THRESHOLD"] = 3
+    db = live_db(app)
+    for i in range(3):
+        db.transaction(lambda s, o, i=i: o.issue("K", NOW - timedelta(minutes=i), enforce_hours=False))
+    db.close()
+    auth.login("head")
+    snap = client.get("/snapshot.json").get_json()
+    texts = [a["text"] for a in snap["alerts"] if a["kind"] == "queue"]
+    assert texts and "3 чел. (порог 3)" in texts[0]
+
+
+def test_offline_device_alert_grows_towards_the_60_minute_rule(app, client, auth):
+    b = app.extensions["talon"]
+    with b.sessions.begin() as s:
+        s.add(PresenceRow(office=b.config.office_id, device="kiosk1", at=NOW - timedelta(minutes=50), state="offline"))
+        s.add(PresenceRow(office=b.config.office_id, device="board1", at=NOW - timedelta(minutes=5), state="offline"))
+        s.add(PresenceRow(office=b.config.office_id, device="kiosk2", at=NOW - timedelta(minutes=5), state="online",
+                          printer="paper_out"))
+    auth.login("oper")
+    snap = client.get("/snapshot.json").get_json()
+    alerts = {a["text"]: a["level"] for a in snap["alerts"]}
+    assert alerts["Устройство kiosk1 не в сети 50 мин (предел 60 мин)"] == "crit"
+    assert alerts["Устройство board1 не в сети 5 мин (предел 60 мин)"] == "warn"
+    assert alerts["Принтер kiosk2: paper_out"] == "warn"
+    assert {d["device"]: d["state"] for d in snap["devices"]} == {"board1": "offline", "kiosk1": "offline",
+                                                                  "kiosk2": "online"}
+
+
+def test_dashboard_in_english(client, auth):
+    auth.login("oper")
+    client.get("/?lang=en")
+    snap = client.get("/snapshot.json").get_json()
+    assert snap["office"] == "MEK customer office"
+
+
+def _events(response) -> list[dict]:
+    text = b"".join(response.response).decode()
+    return [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+
+
+def test_event_stream_sends_json_snapshots(client, auth):
+    auth.login("oper")
+    r = client.get("/events/stream")
+    assert r.status_code == 200 and r.mimetype == "text/event-stream"
+    events = _events(r)
+    assert len(events) == 2 and all("topics" in e and "windows" in e for e in events)
+
+
+def test_event_stream_pushes_a_new_ticket(app, client, auth):
+    auth.login("oper")
+    app.config["SSE_MAX_EVENTS"] = 1
+    before = _events(client.get("/events/stream"))[0]
+    db = live_db(app)
+    db.transaction(lambda s, o: o.issue("D", NOW - timedelta(minutes=1), enforce_hours=False))
+    db.close()
+    after = _events(client.get("/events/stream"))[0]
+    assert after["version"][0] > before["version"][0]
+    assert after["totals"]["waiting"] == before["totals"]["waiting"] + 1
