@@ -42,6 +42,10 @@ class SimClock:
     def __call__(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
 
+    def jump(self, to: datetime) -> None:
+        """Skip the night: office time continues from ``to``."""
+        self.start, self._t0 = to, time.monotonic()
+
     def sleep_until(self, when: datetime, stop: threading.Event) -> bool:
         """Sleep until office time ``when``; False if the demo is stopping."""
         real = (when - self()).total_seconds() / self.speed
@@ -50,7 +54,7 @@ class SimClock:
 
 @dataclass
 class DemoStats:
-    issued: list[str] = field(default_factory=list)    # numbers the kiosk got back
+    issued: list[tuple[str, str]] = field(default_factory=list)    # (day, number) the kiosk got back
     lost: int = 0                                      # commands that got no answer at all
     refused: dict[str, int] = field(default_factory=dict)
     served: int = 0
@@ -69,7 +73,8 @@ class Demo:
         self.tz = ZoneInfo(config.timezone)
         day = day or _next_workday(datetime.now(self.tz).date())
         self.clock = SimClock(datetime(day.year, day.month, day.day, *OPEN_AT, tzinfo=self.tz), speed)
-        self.day = day
+        self.first_day = self.day = day
+        self.day_index = 0
         self.workload = Workload(load=load)
         self.rng = random.Random(seed)
         self.stop = threading.Event()
@@ -110,13 +115,24 @@ class Demo:
     def start(self) -> None:
         self._provision()
         self.runtime.start()
+        self.kiosk = self._client("kiosk-1", "kiosk")
+        self._start_day()
+        for w in self.config.windows:
+            self._spawn(self._counter, self._client(f"counter-{w.number}", "counter"), w.number)
+
+    def _start_day(self) -> None:
         arrivals = arrivals_for_day(self.config, self.clock.start.replace(hour=0, minute=0), len(self.config.windows),
                                     self.workload, self.rng)
         self._book(arrivals)
-        kiosk = self._client("kiosk-1", "kiosk")
-        self._spawn(self._kiosk, kiosk, arrivals)
-        for w in self.config.windows:
-            self._spawn(self._counter, self._client(f"counter-{w.number}", "counter"), w.number)
+        self._spawn(self._kiosk, self.kiosk, arrivals)
+
+    def next_day(self) -> None:
+        """Jump office time to the next working morning and start its visitors."""
+        self.day = _next_workday(self.day + timedelta(days=1))
+        self.day_index += 1
+        self.clock.jump(datetime(self.day.year, self.day.month, self.day.day, *OPEN_AT, tzinfo=self.tz))
+        self.threads = [t for t in self.threads if t.is_alive()]
+        self._start_day()
 
     def _spawn(self, target, *args) -> None:
         t = threading.Thread(target=target, args=args, daemon=True, name=f"demo-{target.__name__}")
@@ -158,16 +174,19 @@ class Demo:
             if data:
                 number = data["ticket"]["number"]
                 with self.stats.lock:
-                    self.stats.issued.append(number)
+                    self.stats.issued.append((self.day.isoformat(), number))
                     self.services[number] = a.service_min
                     if a.no_show:
                         self.no_shows.add(number)
 
     def _counter(self, counter: HubClient, window: int) -> None:
         minute = timedelta(minutes=1)
-        self._request(counter, "sign_in", {"window": window, "operator": f"operator{window}", "pin": "0000"})
-        lunch_at = self.clock.start.replace(hour=12, minute=0) + timedelta(minutes=LUNCH_MIN * (window % 3))
+        day = None
         while not self.stop.is_set():
+            if day != self.day_index:        # a new office day: sign in, plan the lunch break
+                day = self.day_index
+                self._request(counter, "sign_in", {"window": window, "operator": f"operator{window}", "pin": "0000"})
+                lunch_at = self.clock.start.replace(hour=12, minute=0) + timedelta(minutes=LUNCH_MIN * (window % 3))
             now = self.clock()
             if lunch_at and now >= lunch_at:
                 if self._request(counter, "pause", {"window": window, "kind": "lunch"}) is not None:
@@ -226,18 +245,19 @@ class Demo:
         from simulation.report import build_report
 
         db = self.runtime.db
-        start = self.clock.start.replace(hour=0, minute=0)
-        sim = build_report(db, start, start + timedelta(days=2), self.config.policy, self.workload.load)
+        start = datetime(self.first_day.year, self.first_day.month, self.first_day.day, tzinfo=self.tz)
+        end = datetime(self.day.year, self.day.month, self.day.day, tzinfo=self.tz) + timedelta(days=2)
+        sim = build_report(db, start, end, self.config.policy, self.workload.load)
         with db.sessions() as s:
-            rows = s.execute(select(TicketRow.number, TicketRow.state).where(
-                TicketRow.office == self.config.office_id, TicketRow.day == self.day.isoformat())).all()
+            rows = s.execute(select(TicketRow.day, TicketRow.number, TicketRow.state).where(
+                TicketRow.office == self.config.office_id, TicketRow.day >= self.first_day.isoformat())).all()
             dup = s.execute(select(func.count()).select_from(
                 select(TicketRow.day, TicketRow.number).group_by(TicketRow.day, TicketRow.number)
                 .having(func.count() > 1).subquery())).scalar()
-        stored = {}
-        for number, state in rows:
-            stored.setdefault(number, []).append(state)
-        accounted = sum(1 for n in self.stats.issued if len(stored.get(n, [])) == 1)
+        stored: dict[tuple[str, str], list[str]] = {}
+        for day, number, state in rows:
+            stored.setdefault((day, number), []).append(state)
+        accounted = sum(1 for key in self.stats.issued if len(stored.get(key, [])) == 1)
         return {
             "tickets_issued": len(self.stats.issued),
             "tickets_accounted": accounted,
@@ -249,6 +269,7 @@ class Demo:
             "eta_mae_min": sim["eta_mae_min"],
             "topics": sim["topics"],
             "office_time": self.clock().isoformat(timespec="minutes"),
+            "days": self.day_index + 1,
         }
 
 

@@ -20,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=sorted(PROFILES), default="mek")
     p.add_argument("--load", type=float, default=0.85, help="how busy the office is (window utilisation)")
     p.add_argument("--hours", type=float, help="stop after this many office hours (default: the whole day)")
+    p.add_argument("--days", type=int, default=1, help="office days to run, nights skipped (soak: --days 5)")
     p.add_argument("--headless", action="store_true", help="no Kivy board window even when a display is present")
     p.add_argument("--json", action="store_true", help="print the final report as one JSON object")
     p.add_argument("--data", type=Path, help="data directory (default: a fresh one under ./data/demo-*)")
@@ -90,14 +91,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"  dashboard  http://127.0.0.1:{web_port}/{who}", file=out)
     print(f"  data       {data}   (Ctrl-C stops and prints the day's report)", file=out)
     end = demo.clock.start + _hours(args.hours) if args.hours else None
+    rss = {"start": process_rss(demo)}
     while not stop.wait(1.0):
         if out.isatty():
             print("\r  " + demo.status_line() + "   ", end="", file=out, flush=True)
         if (end and demo.clock() >= end) or demo.finished():
-            break
+            if demo.day_index + 1 >= args.days or end:
+                break
+            demo.next_day()
+    rss["end"] = process_rss(demo)
     if out.isatty():
         print(file=out)
     report = demo.report()
+    report["rss_mb"] = rss
     demo.shutdown()
     if board is not None:
         board.terminate()
@@ -106,6 +112,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_render(report))
     return 0 if report["lost_commands"] == 0 and report["duplicate_numbers"] == 0 else 1
+
+
+def process_rss(demo) -> dict[str, float]:
+    """Resident memory of this process (hub, web, simulated devices) and of the broker."""
+    def rss(pid: int) -> float:
+        try:
+            line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+            return round(int(line.split()[1]) / 1024, 1)
+        except (OSError, StopIteration):
+            return 0.0
+    out = {"demo_process": rss(os.getpid())}
+    pid = getattr(demo.runtime.broker, "pid", None)
+    if pid:
+        out["mosquitto"] = rss(pid)
+    return out
 
 
 def _mk(path: str) -> bool:

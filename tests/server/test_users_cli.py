@@ -15,6 +15,7 @@ def test_users_add_list_remove(tmp_path, monkeypatch, capsys):
     assert "already exists" in capsys.readouterr().out
     assert main(["users", "--database", url, "remove", "alice"]) == 0
     assert main(["users", "--database", url, "remove", "alice"]) == 1
+    capsys.readouterr()
     assert main(["users", "--database", url, "list"]) == 0
     assert "alice" not in capsys.readouterr().out
 
