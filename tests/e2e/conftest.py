@@ -22,6 +22,7 @@ def office_toml(windows: int = 3, office: str = "office") -> str:
         id = "{office}"
         name = "Офис для учений"
         profile = "mek"
+        timezone = "Asia/Yekaterinburg"
 
         [[topics]]
         code = "A"
