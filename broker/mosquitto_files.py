@@ -5,14 +5,12 @@ scripts can write the same files that ``MosquittoBroker`` uses.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
 from broker.topics import Topics, check_id
+from storage.credentials import hash_secret
 
 HUB_USER = "hub"
 BROKER_ROLES = ("hub", "kiosk", "counter", "board", "rating", "admin")
@@ -41,9 +39,7 @@ def devices_from(items: Iterable[Device | tuple[str, str, str]]) -> list[Device]
 
 def hash_password(plain: str, iterations: int = 101, salt: bytes | None = None) -> str:
     """mosquitto 2.0's PBKDF2-SHA512 format, as ``mosquitto_passwd`` writes it."""
-    salt = salt if salt is not None else os.urandom(12)
-    digest = hashlib.pbkdf2_hmac("sha512", plain.encode("utf-8"), salt, iterations, 64)
-    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    return hash_secret(plain, iterations, salt)
 
 
 def is_hashed(secret: str) -> bool:

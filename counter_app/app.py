@@ -31,19 +31,23 @@ class CounterRoot(FloatLayout):
     pass
 
 
-class CounterButton(Button):
-    """A big touch button; dimmed when the action is unavailable, but a press still
-    reaches the presenter so the operator is told why."""
-    action = StringProperty("")
+class BigButton(Button):
+    """A big, high-contrast touch button; dimmed (``available`` False) but still pressable."""
     available = BooleanProperty(True)
     tint = ListProperty([0.2, 0.4, 0.8, 1])
+
+
+class CounterButton(BigButton):
+    """An operator action. When the action is unavailable a press still reaches the
+    presenter, so the operator is told why instead of nothing happening."""
+    action = StringProperty("")
 
     def on_press(self):
         if self.action:
             App.get_running_app().press(self.action)
 
 
-class RateButton(CounterButton):
+class RateButton(BigButton):
     score = NumericProperty(0)
 
 
@@ -74,7 +78,7 @@ class ChoicePopup(ModalView):
         self.ids.choices.add_widget(self._button(cancel_text, (0.30, 0.32, 0.36, 1), self.dismiss))
 
     def _button(self, text, tint, callback):
-        button = CounterButton(text=text, tint=tint, available=True)
+        button = BigButton(text=text, tint=tint)
         button.bind(on_release=lambda *_: callback())
         return button
 

@@ -9,7 +9,7 @@ def bar_chart(labels: list, values: list[float | None], *, title: str, unit: str
     """Vertical bars with their values on top; ``norms`` draws a dashed norm line per bar
     and colours a bar over its norm red."""
     n = max(1, len(values))
-    top, bottom, left, right = 28, 34, 8, 8
+    top, bottom, left, right = 44, 34, 8, 8
     plot_h = height - top - bottom
     highest = max([v or 0 for v in values] + [x or 0 for x in (norms or [])] + [1e-9])
     slot = (width - left - right) / n

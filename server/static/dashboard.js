@@ -38,10 +38,11 @@
                   [mins(w.service_min), "num" + (w.over_norm ? " bad" : "")], [mins(w.service_norm_min), "num muted"]],
                  w.over_norm ? "over" : "");
     }));
-    fill("devices", s.devices.map(function (d) {
+    var devices = s.devices.map(function (d) {
       return row([[d.device], [d.state === "online" ? L.online : L.offline, d.state === "online" ? "ok" : "bad"],
                   [mins(d.since_min), "num muted"], [d.printer || ""]]);
-    }));
+    });
+    fill("devices", devices.length ? devices : [row([[L.no_devices, "muted"]])]);
     var ul = document.getElementById("alerts");
     var items = s.alerts.map(function (a) { return el("li", {"class": a.level, "data-kind": a.kind}, a.text); });
     if (!items.length) { items = [el("li", {"class": "none"}, L.no_alerts)]; }
