@@ -93,6 +93,15 @@ class Dispatcher:
                              True) for n in self.office.windows]
         return pubs
 
+    def apply_config(self, config) -> list[Publication]:
+        """Run the office under new settings: the live queue is reloaded from the database
+        under them, and every retained state is republished."""
+        self.db.config = config
+        self.db.reload()
+        self.calls = deque(self.calls, maxlen=config.board_history)
+        log.info("office settings applied: %d topics, %d windows", len(config.topics), len(config.windows))
+        return self.all_states()
+
     def refresh(self) -> list[Publication]:
         """The queue state ages with the clock (oldest waits, cut-offs): republish it."""
         return [Publication(self.topics.state("queue"), states.queue_state(self.office, self.clock()), True)]

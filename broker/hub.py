@@ -107,6 +107,11 @@ class Hub:
         while not self._ticker.wait(self.refresh_s):
             self._inbox.put(("refresh", None, None))
 
+    def apply_config(self, config) -> None:
+        """New office settings (saved on the web): applied between commands, then pushed
+        to every device through the retained ``state/config``."""
+        self.run_on_writer(lambda: self._publish(self.dispatcher.apply_config(config)))
+
     def run_on_writer(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the dispatcher's thread, between commands."""
         self._inbox.put(("call", fn, None))

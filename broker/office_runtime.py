@@ -107,7 +107,7 @@ class OfficeRuntime:
         except ImportError:
             log.info("web server not available in this build")
             return
-        self.web = start_web_server(self.db, self.s.web_host, self.s.web_port, hub=self.hub)
+        self.web = start_web_server(self.db, self.s.web_host, self.s.web_port, hub=self.hub, data_dir=self.s.data_dir)
         log.info("web dashboard at http://%s:%s/", self.s.web_host, self.s.web_port)
 
     def stop(self) -> None:

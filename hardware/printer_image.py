@@ -66,9 +66,18 @@ def render_ticket_image(layout: TicketLayout, width: int, font_name: str = "Deja
                 size -= 4
                 font = load_font(font_name, size, True)
         ascent, descent = font.getmetrics()
-        for line in _wrap_pixels(draw, text, font, usable):
+        lines = _wrap_pixels(draw, text, font, usable)
+        ink = 0
+        if style == EMPHASIS:  # white on black, so priority and booking stand out
+            block = len(lines) * (ascent + descent + int(4 * scale))
+            draw.rectangle([(MARGIN_PX, y), (width - MARGIN_PX, y + block + int(4 * scale))], fill=0)
+            y += int(2 * scale)
+            ink = 255
+        for line in lines:
             x = (width - int(draw.textlength(line, font=font))) // 2
-            draw.text((x, y), line, font=font, fill=0)
+            draw.text((x, y), line, font=font, fill=ink)
             y += ascent + descent + int(4 * scale)
+        if style == EMPHASIS:
+            y += int(8 * scale)
     y += MARGIN_PX
     return canvas.crop((0, 0, width, y)).convert("1")

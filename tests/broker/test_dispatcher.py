@@ -175,3 +175,17 @@ def test_fuzzed_kiosk_commands_never_crash_or_change_more_than_they_say(hub, raw
         assert reply["error"]["code"] in messages.ERROR_CODES
         assert count(hub, TicketRow) == before
     assert send(hub, "kiosk-1", "ping")[0]["ok"]           # and the hub still answers
+
+
+def test_new_settings_are_applied_and_pushed(hub):
+    from queue_core.config import parse_office_config
+    from tests.queue_core.helpers import office_dict
+    send(hub, "kiosk-1", "issue", topic="A", kind="walk_in")
+    data = office_dict(windows=3)
+    data["topics"].append({"code": "K", "form": "kiu_requests"})
+    data["windows"][0]["topics"].append("K")
+    data["office"]["id"] = "test"
+    pubs = {p.topic.split("/", 2)[2]: p.payload for p in hub.apply_config(parse_office_config(data))}
+    assert [t["code"] for t in pubs["state/config"]["topics"]] == ["A", "R", "C", "K"]
+    assert pubs["state/queue"]["topics"]["A"]["waiting"] == 1          # the live queue survived
+    assert send(hub, "kiosk-1", "issue", topic="K", kind="walk_in")[0]["ok"]

@@ -1,0 +1,158 @@
+"""Ticket composition: the exact ESC/POS bytes, in every Cyrillic mode."""
+from datetime import datetime
+
+import pytest
+
+from hardware.printer import PrinterError, PrinterSettings, PrinterState, TicketPrinter, compose_ticket
+from hardware.printer_fake import FakePrinter
+from hardware.printer_image import render_ticket_image
+from hardware.printer_ticket import TicketLayout, ticket_lines, wrap
+
+ESC_T_17 = b"\x1bt\x11"
+ESC_T_59 = b"\x1bt\x3b"
+FS_CANCEL_KANJI = b"\x1c."
+GS_SIZE_4X = b"\x1d!\x33"
+GS_V_0 = b"\x1dv0"
+
+
+def layout(**changes) -> TicketLayout:
+    values = dict(office_name="Центр обслуживания клиентов", number="А015",
+                  topic_label="Консультация", issued_at=datetime(2025, 3, 12, 10, 42),
+                  people_ahead=3, eta_min=11.2,
+                  footer_lines=("Контактный центр: 8 800 000-00-00", "Сайт: example.ru"))
+    values.update(changes)
+    return TicketLayout(**values)
+
+
+def test_printer_cp866_17_puts_cyrillic_after_esc_t_17():
+    data = compose_ticket(layout(), PrinterSettings(cyrillic="cp866_17"))
+    assert data.startswith(b"\x1b@")
+    code_page_at = data.index(ESC_T_17)
+    assert data.index("ТАЛОН".encode("cp866")) > code_page_at
+    assert "Консультация".encode("cp866") in data
+    assert "Перед Вами: 3 чел.".encode("cp866") in data
+    assert "Ожидаемое время: ~12 мин".encode("cp866") in data
+    assert "Выдан: 12.03.2025 10:42".encode("cp866") in data
+    assert "Пожалуйста, ожидайте приглашения на табло.".encode("cp866") in data
+    assert "Рады, что Вы к нам обратились!".encode("cp866") in data
+    assert "Талон".encode("utf-8") not in data  # no UTF-8 leaked through
+
+
+def test_printer_cp866_59_leaves_chinese_mode_first():
+    data = compose_ticket(layout(), PrinterSettings(cyrillic="cp866_59", profile="POS-5890",
+                                                    paper_width_px=384))
+    assert data.index(FS_CANCEL_KANJI) < data.index(ESC_T_59) < data.index("ТАЛОН".encode("cp866"))
+    assert ESC_T_17 not in data
+
+
+def test_printer_number_line_is_four_times_larger():
+    data = compose_ticket(layout(), PrinterSettings())
+    number_at = data.index("А015\n".encode("cp866"))
+    assert data.rindex(GS_SIZE_4X, 0, number_at) > data.rindex(b"\n", 0, number_at)
+    # and the size goes back to normal before the topic line
+    assert data.index(b"\x1b!\x00", number_at) < data.index("Консультация".encode("cp866"))
+
+
+def test_printer_replaces_characters_missing_from_cp866_with_lookalikes():
+    data = compose_ticket(layout(office_name="ООО «МЭК» — ЦОК"), PrinterSettings())
+    assert '"МЭК" - ЦОК'.encode("cp866") in data
+    assert b"?" not in data.split(b"\x1dV")[0]
+
+
+@pytest.mark.parametrize("width", [384, 576])
+def test_printer_image_mode_sends_a_raster_of_the_paper_width(width):
+    data = compose_ticket(layout(), PrinterSettings(cyrillic="image", paper_width_px=width,
+                                                    qr="none"))
+    header_at = data.index(GS_V_0)
+    width_bytes = int.from_bytes(data[header_at + 4:header_at + 6], "little")
+    height = int.from_bytes(data[header_at + 6:header_at + 8], "little")
+    assert width_bytes * 8 == width
+    assert height > 200
+    assert ESC_T_17 not in data and "ТАЛОН".encode("cp866") not in data
+
+
+def test_printer_image_is_one_bit_and_exactly_paper_wide():
+    image = render_ticket_image(layout(priority=True), 384)
+    assert image.mode == "1" and image.width == 384
+    assert image.getextrema() == (0, 255)  # there is ink
+
+
+def test_printer_qr_native_when_the_profile_has_it():
+    data = compose_ticket(layout(qr_text="https://example.ru"), PrinterSettings(profile="TM-T20II"))
+    assert b"\x1d(k" in data and b"https://example.ru" in data
+
+
+def test_printer_qr_as_image_on_a_printer_without_native_qr():
+    data = compose_ticket(layout(qr_text="https://example.ru"),
+                          PrinterSettings(profile="POS-5890", cyrillic="cp866_59", paper_width_px=384))
+    assert b"\x1d(k" not in data and GS_V_0 in data
+
+
+def test_printer_qr_none_prints_no_code():
+    data = compose_ticket(layout(qr_text="https://example.ru"), PrinterSettings(qr="none"))
+    assert b"\x1d(k" not in data and GS_V_0 not in data
+
+
+def test_printer_cuts_only_when_the_profile_can():
+    assert b"\x1dV" in compose_ticket(layout(), PrinterSettings(profile="TM-T20II"))
+    assert b"\x1dV" not in compose_ticket(layout(), PrinterSettings(profile="POS-5890",
+                                                                   cyrillic="cp866_59"))
+
+
+def test_printer_priority_and_booking_lines():
+    lines = [text for _, text in ticket_lines(layout(priority=True, booking_time="11:00"))]
+    assert "Обслуживание вне очереди" in lines
+    assert "Предварительная запись на 11:00" in lines
+
+
+def test_printer_english_ticket():
+    data = compose_ticket(layout(lang="en", number="A015"), PrinterSettings())
+    assert b"TICKET No." in data and b"People ahead of you: 3" in data
+
+
+def test_printer_eta_never_shows_zero_minutes():
+    lines = [text for _, text in ticket_lines(layout(eta_min=0.0))]
+    assert "Ожидаемое время: ~1 мин" in lines
+
+
+def test_printer_wrap_respects_the_column_count():
+    for line in wrap("Консультация по договорам энергоснабжения и оплате", 16):
+        assert len(line) <= 16
+
+
+@pytest.mark.parametrize("bad", [dict(connection="bluetooth"), dict(cyrillic="utf8"),
+                                 dict(qr="maybe"), dict(paper_width_px=500)])
+def test_printer_settings_reject_unknown_values(bad):
+    with pytest.raises(ValueError):
+        PrinterSettings(**bad)
+
+
+def test_printer_file_connection_writes_the_composed_bytes(tmp_path):
+    target = tmp_path / "lp0"
+    printer = TicketPrinter(PrinterSettings(connection="file", target=str(target)))
+    assert printer.print_ticket(layout()) is PrinterState.UNKNOWN  # one-way: no status
+    assert target.read_bytes() == printer.compose(layout())
+
+
+def test_printer_unreachable_network_printer_is_offline():
+    import socket
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    printer = TicketPrinter(PrinterSettings(connection="network", target=f"127.0.0.1:{port}",
+                                            timeout_s=2))
+    with pytest.raises(PrinterError) as failure:
+        printer.print_ticket(layout())
+    assert failure.value.state is PrinterState.OFFLINE
+    assert printer.status() is PrinterState.OFFLINE
+
+
+def test_printer_fake_records_jobs_and_refuses_when_paper_is_out():
+    printer = FakePrinter()
+    printer.print_ticket(layout())
+    assert ESC_T_17 in printer.jobs[-1]
+    printer.state = PrinterState.PAPER_OUT
+    with pytest.raises(PrinterError) as failure:
+        printer.print_ticket(layout())
+    assert failure.value.state is PrinterState.PAPER_OUT
+    assert len(printer.jobs) == 1
