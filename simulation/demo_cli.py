@@ -40,13 +40,13 @@ def _free_port() -> int:
 def _web_login(demo) -> tuple[str, str] | None:
     """An office-head account for the dashboard, made fresh for this demo."""
     try:
-        from server.users import create_user
+        from server.users import add_user
     except ImportError:
         return None
     from storage.credentials import new_password
     password = new_password(12)
     with demo.runtime.db.sessions() as s, s.begin():
-        create_user(s, "demo", password, "head")
+        add_user(s, "demo", password, "head")
     return "demo", password
 
 
@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     import logging
     if not args.verbose:      # the live status line is the demo's voice; -v brings the logs back
         logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if not 1 <= args.speed <= 3600:
         raise SystemExit("--speed must be between 1 and 3600")
     data = args.data or Path(tempfile.mkdtemp(prefix="demo-", dir=Path("data").resolve() if _mk("data") else None))

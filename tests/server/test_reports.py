@@ -212,3 +212,13 @@ def test_reports_on_simulated_data(client, auth):
     rows = read_csv(client.get("/reports/summary.csv?period=week&date=2026-11-16&group=total").data)
     total = [x for x in rows if x and x[0] == "итого"][0]
     assert int(total[1]) > 50
+
+
+def test_reports_index_redirects_to_the_summary(head):
+    r = head.get("/reports/?period=day&date=2026-11-16")
+    assert r.status_code == 302 and r.location.startswith("/reports/summary?")
+
+
+def test_reports_in_english(head):
+    r = head.get(f"/reports/summary?{DAY}&lang=en")
+    assert "Summary report" in r.text and "Meets the norm" in r.text and "9.0" in r.text

@@ -1,0 +1,83 @@
+"""Shared builders for the counter tests: retained-state payloads and a controllable clock."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from broker.errors import CommandError
+from broker.fake_bus import FakeBus
+
+WINDOW = 3
+NOW = datetime(2025, 3, 3, 10, 30, tzinfo=timezone(timedelta(hours=5)))
+
+CONFIG = {
+    "v": 1,
+    "office": {"id": "mek", "name": {"ru": "Офис", "en": "Office"}, "phone": "8-800-100-00-00"},
+    "topics": [
+        {"code": "A", "prefix": "А", "name": {"ru": "Договоры", "en": "Contracts"},
+         "wait_norm_min": 15, "service_norm_min": 10},
+        {"code": "K", "prefix": "К", "name": {"ru": "Платежные документы", "en": "Payment documents"},
+         "wait_norm_min": 5, "service_norm_min": None},
+        {"code": "P", "prefix": "П", "name": {"ru": "Показания", "en": "Readings"},
+         "wait_norm_min": 10, "service_norm_min": 5},
+    ],
+    "windows": [{"number": 1, "topics": ["P"]}, {"number": 2, "topics": ["A"]},
+                {"number": WINDOW, "topics": ["A", "K"]}],
+}
+QUEUE = {"v": 1, "seq": 1, "topics": {
+    "A": {"waiting": 3, "eta_min": 12.0, "oldest_wait_min": 7.5, "accepting": True, "reason": None},
+    "K": {"waiting": 1, "eta_min": 3.0, "oldest_wait_min": 6.0, "accepting": True, "reason": None},
+    "P": {"waiting": 9, "eta_min": 3.0, "oldest_wait_min": 30.0, "accepting": True, "reason": None},
+}, "windows_open": 2}
+
+
+class FakeClock:
+    """Wall clock (aware datetime) and monotonic seconds that only move when told."""
+
+    def __init__(self, now: datetime = NOW):
+        self.wall = now
+        self.mono = 1000.0
+
+    def now(self) -> datetime:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.wall += timedelta(seconds=seconds)
+        self.mono += seconds
+
+
+def ticket(number="А015", state="called", topic="A", called_ago_s=0, started_ago_s=None, now=NOW):
+    return {"number": number, "topic": topic, "state": state,
+            "called_at": (now - timedelta(seconds=called_ago_s)).isoformat(),
+            "started_at": None if started_ago_s is None else (now - timedelta(seconds=started_ago_s)).isoformat(),
+            "recalls": 0}
+
+
+def window(state="open", tk=None, seq=10, break_kind=None, n=WINDOW):
+    return {"v": 1, "seq": seq, "window": n, "state": state, "break_kind": break_kind,
+            "operator": {"code": "ivanova", "name": "Иванова Анна"}, "ticket": tk, "topics": ["A", "K"]}
+
+
+class ScriptedHub:
+    """A FakeBus handler answering from ``replies`` (op → data dict, exception, or callable)."""
+
+    def __init__(self, **replies):
+        self.replies = replies
+        self.bus = FakeBus(handler=self)
+
+    def __call__(self, op: str, args: dict) -> dict:
+        reply = self.replies.get(op, {})
+        if isinstance(reply, BaseException):
+            raise reply
+        if callable(reply):
+            return reply(args)
+        return reply
+
+    def ops(self) -> list[str]:
+        return [op for op, _ in self.bus.sent]
+
+
+def refuse(code: str, ru: str, en: str) -> CommandError:
+    return CommandError(code, ru, en)
