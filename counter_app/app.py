@@ -14,15 +14,13 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.lang import Builder
-from kivy.properties import (BooleanProperty, ListProperty, NumericProperty, ObjectProperty,
-                             StringProperty)
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.modalview import ModalView
 
-from counter_app.presenter import (BREAK, CLOSE, DONE, NO_SHOW, OPEN, TRANSFER, CounterPresenter,
-                                   CounterView, run_in_thread)
+from counter_app.presenter import BREAK, CLOSE, DONE, NO_SHOW, OPEN, TRANSFER, CounterPresenter, CounterView, run_in_thread
 
 KV_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "counter.kv")
 
@@ -93,7 +91,7 @@ class CounterApp(App):
 
     view = ObjectProperty(None, allownone=True)
 
-    def __init__(self, presenter: CounterPresenter, *, closing=(), **kwargs):
+    def __init__(self, presenter: CounterPresenter, closing=(), **kwargs):
         super().__init__(**kwargs)
         self.presenter = presenter
         self.closing = list(closing)

@@ -728,7 +728,7 @@ class CounterPresenter:
             oldest = q.get("oldest_wait_min")
             over = False
             if waiting and isinstance(oldest, (int, float)):
-                parts.append(text["queue_oldest"].format(wait=text["minutes"].format(m=_fmt_num(oldest))))
+                parts.append(text["queue_oldest"].format(wait=text["minutes"].format(m=int(oldest + 0.5))))
                 over = norm_level(oldest, topic.get("wait_norm_min")) == "over"
             rows.append(TopicRow(code, self._topic_name(code, topic), waiting, " · ".join(parts), over))
         return tuple(rows)

@@ -18,7 +18,6 @@ Keys that matter:
 """
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import datetime, timezone
 
@@ -54,6 +53,7 @@ def create_app(config_mapping: dict | None = None) -> Flask:
         app.config["API_TOKENS"] = tuple(t.strip() for t in app.config["API_TOKENS"].split(",") if t.strip())
     if config_mapping:
         app.config.update(config_mapping)
+    app.json.ensure_ascii = False         # Russian messages readable in JSON replies
     if not app.config.get("SECRET_KEY"):
         # Sessions then last as long as the process; `talon web` keeps a persistent key.
         app.config["SECRET_KEY"] = secrets.token_hex(32)

@@ -5,8 +5,7 @@ import functools
 import threading
 from urllib.parse import urlparse
 
-from flask import (Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from server.db import session_scope
 from server.i18n import _
@@ -67,7 +66,7 @@ def role_required(role: str):
         def wrapped(*args, **kwargs):
             if g.get("user") is None:
                 flash(_("Пожалуйста, войдите в систему."), "info")
-                return redirect(url_for("auth.login", next=request.full_path))
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if not has_role(role):
                 abort(403, _("Недостаточно прав для этой страницы."))
             return view(*args, **kwargs)

@@ -68,7 +68,7 @@ def to_xlsx(report: Report) -> bytes:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for row in table.rows:
             ws.append([_raw(row.get(k), kind) for k, _l, kind in table.columns])
-            for (k, _l, kind), cell in zip(table.columns, ws[ws.max_row]):
+            for (_k, _l, kind), cell in zip(table.columns, ws[ws.max_row]):
                 if kind == "share" and cell.value is not None:
                     cell.number_format = "0.0%"
                 elif kind in ("min", "num") and cell.value is not None:

@@ -89,8 +89,9 @@ def test_session_cookie_flags(client, auth):
 
 
 def test_secure_cookie_is_configurable(sim_db_file, tmp_path):
-    from tests.server.conftest import make_app
     import shutil
+
+    from tests.server.conftest import make_app
     shutil.copy(sim_db_file, tmp_path / "t.db")
     app = make_app(tmp_path / "t.db", EXAMPLE.read_text(encoding="utf-8"), SESSION_COOKIE_SECURE=True)
     c = app.test_client()

@@ -1,0 +1,144 @@
+"""Every word the kiosk shows, in Russian (default) and English.
+
+Wording follows the requirements digest §4: polite forms («Пожалуйста, …»), «Вы» with
+a capital letter, never a categorical imperative («Явитесь», «Пройдите»).
+"""
+from __future__ import annotations
+
+STRINGS: dict[str, dict[str, str]] = {
+    "ru": {
+        "greeting_morning": "Доброе утро!",
+        "greeting_day": "Добрый день!",
+        "greeting_evening": "Добрый вечер!",
+        "greeting_night": "Здравствуйте!",
+        "welcome": "Добро пожаловать!",
+        "instruction": "Коснитесь экрана, чтобы получить талон",
+        "start": "Получить талон",
+        "booking": "У меня предварительная запись",
+        "priority": "Обслуживание вне очереди",
+        "help": "Нужна помощь? Вызов персонала",
+        "help_called_title": "Сотрудник скоро подойдёт к Вам",
+        "help_called_body": "Спасибо, что подождёте.",
+        "language": "English",
+        "back": "Назад",
+        "home": "В начало",
+        "choose_segment": "Пожалуйста, выберите категорию",
+        "choose_topic": "Выберите тему обращения",
+        "choose_topic_priority": "Вне очереди: выберите тему обращения",
+        "waiting": "В очереди: {n} чел.",
+        "expected_wait": "Ожидание ~{m} мин",
+        "no_waiting": "Очереди нет",
+        "reason_closed": "Сейчас приём не ведётся",
+        "reason_cutoff": "Приём по данной теме на сегодня завершён",
+        "reason_no_window": "Сейчас нет открытых окон по этой теме",
+        "reason_unknown": "Приём по этой теме временно недоступен",
+        "checkin_title": "Введите код предварительной записи",
+        "checkin_submit": "Готово",
+        "checkin_clear": "Стереть",
+        "booking_not_found": "Запись с таким кодом не найдена. Пожалуйста, проверьте код "
+                             "или обратитесь к администратору.",
+        "booking_too_early": "Время Вашей записи ещё не наступило. Пожалуйста, вернитесь к "
+                             "терминалу ближе к назначенному времени или возьмите талон в общую очередь.",
+        "booking_too_late": "Время Вашей записи, к сожалению, прошло. Пожалуйста, возьмите "
+                            "талон в общую очередь или обратитесь к администратору.",
+        "priority_title": "Обслуживание вне очереди",
+        "priority_body": "Право на обслуживание вне очереди имеют категории клиентов, "
+                         "установленные законодательством РФ. Пожалуйста, выберите Вашу категорию. "
+                         "Если нужна помощь, нажмите «Вызов персонала».",
+        "printing": "Печатаем талон…",
+        "take_ticket": "Возьмите, пожалуйста, талон",
+        "your_ticket": "Ваш талон №",
+        "people_ahead": "Перед Вами в очереди: {n} чел.",
+        "eta": "Ориентировочное время ожидания: ~{m} мин",
+        "please_wait": "Пожалуйста, ожидайте приглашения на табло.",
+        "print_failed_title": "Талон не удалось напечатать",
+        "print_failed_body": "Ваш номер сохранён в очереди. Пожалуйста, запомните его "
+                             "или попробуйте напечатать ещё раз.",
+        "reprint": "Напечатать ещё раз",
+        "done": "Готово",
+        "sorry": "Извините",
+        "hub_unreachable": "Нет связи с сервером очереди. Талон не выдан. Пожалуйста, "
+                           "попробуйте ещё раз через минуту или обратитесь к администратору.",
+        "offline_banner": "Нет связи с сервером очереди…",
+        "topic_closed": "Приём по этой теме сейчас не ведётся.",
+        "out_of_service_title": "Терминал временно не работает",
+        "out_of_service_body": "Пожалуйста, обратитесь к администратору.",
+        "printer_paper_out": "Закончилась бумага для талонов.",
+        "printer_cover_open": "Открыта крышка принтера.",
+        "printer_offline": "Принтер талонов не отвечает.",
+        "printer_error": "Ошибка принтера талонов.",
+        "error_generic": "Не удалось выдать талон. Пожалуйста, обратитесь к администратору.",
+    },
+    "en": {
+        "greeting_morning": "Good morning!",
+        "greeting_day": "Good afternoon!",
+        "greeting_evening": "Good evening!",
+        "greeting_night": "Hello!",
+        "welcome": "Welcome!",
+        "instruction": "Touch the screen to take a ticket",
+        "start": "Take a ticket",
+        "booking": "I have an appointment",
+        "priority": "Priority service",
+        "help": "Need help? Call staff",
+        "help_called_title": "A member of staff is on the way",
+        "help_called_body": "Thank you for waiting.",
+        "language": "Русский",
+        "back": "Back",
+        "home": "Start over",
+        "choose_segment": "Please choose a category",
+        "choose_topic": "Please choose a topic",
+        "choose_topic_priority": "Priority service: please choose a topic",
+        "waiting": "Waiting: {n}",
+        "expected_wait": "Wait ~{m} min",
+        "no_waiting": "No queue",
+        "reason_closed": "Not open at the moment",
+        "reason_cutoff": "No more tickets for this topic today",
+        "reason_no_window": "No window open for this topic right now",
+        "reason_unknown": "Temporarily unavailable",
+        "checkin_title": "Please enter your appointment code",
+        "checkin_submit": "Done",
+        "checkin_clear": "Clear",
+        "booking_not_found": "We could not find an appointment with this code. Please check "
+                             "the code or ask the administrator.",
+        "booking_too_early": "Your appointment has not started yet. Please come back closer to "
+                             "your time or take a regular ticket.",
+        "booking_too_late": "Unfortunately your appointment time has passed. Please take a "
+                            "regular ticket or ask the administrator.",
+        "priority_title": "Priority service",
+        "priority_body": "Priority service is for the categories of visitors set by Russian "
+                         "law. Please choose your category. If you need help, press "
+                         "\"Call staff\".",
+        "printing": "Printing your ticket…",
+        "take_ticket": "Please take your ticket",
+        "your_ticket": "Your ticket No.",
+        "people_ahead": "People ahead of you: {n}",
+        "eta": "Estimated wait: ~{m} min",
+        "please_wait": "Please wait for your number on the board.",
+        "print_failed_title": "The ticket could not be printed",
+        "print_failed_body": "Your number is in the queue. Please remember it or try "
+                             "printing again.",
+        "reprint": "Print again",
+        "done": "Done",
+        "sorry": "Sorry",
+        "hub_unreachable": "No connection to the queue server. No ticket was issued. Please "
+                           "try again in a minute or ask the administrator.",
+        "offline_banner": "No connection to the queue server…",
+        "topic_closed": "This topic is not open at the moment.",
+        "out_of_service_title": "This terminal is temporarily out of service",
+        "out_of_service_body": "Please ask the administrator.",
+        "printer_paper_out": "The ticket printer is out of paper.",
+        "printer_cover_open": "The printer cover is open.",
+        "printer_offline": "The ticket printer does not answer.",
+        "printer_error": "Ticket printer error.",
+        "error_generic": "The ticket could not be issued. Please ask the administrator.",
+    },
+}
+
+LANGUAGES = tuple(STRINGS)
+
+
+def text(lang: str, key: str, **values) -> str:
+    """The string ``key`` in ``lang`` (Russian when missing), formatted with ``values``."""
+    table = STRINGS.get(lang, STRINGS["ru"])
+    template = table.get(key) or STRINGS["ru"][key]
+    return template.format(**values) if values else template

@@ -1,0 +1,138 @@
+"""The real counter app (Kivy, offscreen) on the demo hub's FakeBus, driven by touches.
+
+Screenshots go to $TALON_SCREENSHOTS (or a temp dir) for a person to look at.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+SHOTS = Path(os.environ.get("TALON_SCREENSHOTS") or tempfile.mkdtemp(prefix="talon-counter-"))
+
+
+def counter_app():
+    from kivy.tests.async_common import UnitKivyApp
+
+    from counter_app.app import CounterApp
+    from counter_app.demo import DemoHub
+    from counter_app.presenter import CounterPresenter
+
+    class TestCounterApp(UnitKivyApp, CounterApp):
+        pass
+
+    hub = DemoHub()
+    app = TestCounterApp(presenter=CounterPresenter(hub.bus, 1))
+    app.hub = hub
+    return app
+
+
+async def touch(app, widget):
+    async for _ in app.do_touch_down_up(widget=widget):
+        pass
+    await app.wait_clock_frames(3)
+
+
+async def screenshot(app, name: str) -> Path:
+    """Render every top-level widget (screen + any open dialog) into one PNG.
+
+    ``Window.screenshot`` would read the offscreen framebuffer, which keeps the fixture's
+    320×240 size after ``Window.size`` changes; an Fbo draws at the logical size.
+    """
+    from kivy.core.image import Image
+    from kivy.core.window import Window
+    from kivy.graphics import ClearBuffers, ClearColor, Fbo, Scale, Translate
+
+    await app.wait_clock_frames(3)
+    width, height = Window.size
+    fbo = Fbo(size=(width, height), with_stencilbuffer=True)
+    with fbo:
+        ClearColor(0, 0, 0, 1)
+        ClearBuffers()
+        Scale(1, -1, 1)
+        Translate(0, -height, 0)
+    moved = []
+    for child in reversed(Window.children):
+        index = Window.canvas.indexof(child.canvas)
+        if index > -1:
+            Window.canvas.remove(child.canvas)
+            moved.append((index, child.canvas))
+        fbo.add(child.canvas)
+    fbo.draw()
+    for index, canvas in reversed(moved):
+        fbo.remove(canvas)
+        Window.canvas.insert(index, canvas)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    Image(fbo.texture).save(str(path), flipped=False)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+@pytest.mark.kivy
+@pytest.mark.parametrize("kivy_app", [[counter_app]], indirect=True)  # kivy.tests.common.async_run, minus its fixture wrapping that pytest 9 refuses
+async def test_counter_app_next_by_touch(kivy_app):
+    from kivy.core.window import Window
+
+    app, hub = kivy_app, kivy_app.hub
+    Window.size = (800, 480)
+    await app.wait_clock_frames(5)
+    ids = app.root.ids
+    assert ids.sm.current == "sign_in"
+
+    # sign in with the on-screen form
+    ids.operator_code.text = "ivanova"
+    ids.pin.text = "1234"
+    await touch(app, ids.sign_in_button)
+    assert hub.bus.sent[-1] == ("sign_in", {"window": 1, "operator": "ivanova", "pin": "1234"})
+    assert ids.sm.current == "main" and ids.pin.text == ""
+    assert ids.state_text.text == "Окно закрыто"
+
+    # the first button opens a closed window, then becomes «Вызвать следующего»
+    assert ids.btn_next.action == "open"
+    await touch(app, ids.btn_next)
+    assert hub.bus.sent[-1][0] == "open"
+    assert ids.btn_next.text == "Вызвать следующего" and ids.btn_next.available
+
+    await touch(app, ids.btn_next)
+    assert hub.bus.sent[-1] == ("call_next", {"window": 1})
+    assert ids.ticket_number.text == "А001"
+    assert ids.message.text == "Вызван талон А001"
+    await screenshot(app, "counter-called")
+
+    # a dimmed button still answers: Break while a client is called says why
+    assert not ids.btn_break.available
+    await touch(app, ids.btn_break)
+    assert hub.bus.sent[-1][0] == "call_next"
+    assert ids.message.text == "Перерыв недоступен во время обслуживания клиента"
+
+    await touch(app, ids.btn_start)
+    assert hub.bus.sent[-1][0] == "start"
+    assert ids.timer.text == "00:00"
+
+    # Done asks for the outcome, then the visitor rates
+    await touch(app, ids.btn_done)
+    assert app.popup is not None
+    await screenshot(app, "counter-done-outcome")
+    first_choice = app.popup.ids.choices.children[-1]
+    assert first_choice.text == "Вопрос решён"
+    await touch(app, first_choice)
+    assert hub.bus.sent[-1] == ("finish", {"window": 1, "outcome": "done"})
+    assert ids.sm.current == "rating"
+    await screenshot(app, "counter-rating")
+    excellent = ids.rating_buttons.children[-1]
+    await touch(app, excellent)
+    assert hub.ratings == [{"window": 1, "ticket": "А001", "score": 5}]
+    assert ids.sm.current == "thanks"
+    await screenshot(app, "counter-thanks")
+
+    # back to work; the hub goes away: the next press is refused with the reason on screen
+    app.presenter.skip_rating()
+    await app.wait_clock_frames(3)
+    hub.bus.set_connected(False)
+    await touch(app, ids.btn_next)
+    assert ids.message.text == "Нет связи с сервером очереди — действие не выполнено"
+    assert hub.bus.sent[-1][0] == "rate"
+    await screenshot(app, "counter-disconnected")

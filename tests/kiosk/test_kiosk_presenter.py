@@ -1,0 +1,415 @@
+"""The kiosk's behaviour, screen by screen, with FakeBus as the hub and FakePrinter."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from broker.errors import CommandError
+from hardware.printer_fake import FakePrinter
+from hardware.printer_status import PrinterState
+from kiosk.presenter import KioskOptions, KioskPresenter, Screen
+from tests.kiosk.office_fixture import CONFIG, office_bus
+
+OFFICE_TZ = timezone(timedelta(hours=5))
+
+
+class Clock:
+    def __init__(self):
+        self.seconds = 1000.0
+        self.now = datetime(2025, 3, 12, 10, 42, tzinfo=OFFICE_TZ)
+
+    def monotonic(self):
+        return self.seconds
+
+    def advance(self, seconds):
+        self.seconds += seconds
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def bus():
+    return office_bus()
+
+
+@pytest.fixture
+def printer():
+    return FakePrinter()
+
+
+@pytest.fixture
+def kiosk(bus, printer, clock):
+    presenter = KioskPresenter(bus, printer, options=KioskOptions(ticket_display_s=8, idle_timeout_s=45,
+                                                                  message_display_s=15),
+                               monotonic=clock.monotonic, now=lambda: clock.now)
+    presenter.start()
+    return presenter
+
+
+def topic(view, code):
+    return next(choice for choice in view.topics if choice.code == code)
+
+
+# --- welcome ---------------------------------------------------------------------------------
+def test_kiosk_welcome_shows_office_greeting_and_clock(kiosk):
+    view = kiosk.view()
+    assert view.screen == Screen.ATTRACT
+    assert view.office_name == "Центр обслуживания клиентов"
+    assert view.greeting == "Доброе утро!"
+    assert view.clock == "10:42"
+    assert view.t("help") == "Нужна помощь? Вызов персонала"
+    assert view.banner == ""
+
+
+@pytest.mark.parametrize("hour, greeting", [(6, "Доброе утро!"), (13, "Добрый день!"),
+                                            (19, "Добрый вечер!"), (23, "Здравствуйте!"),
+                                            (3, "Здравствуйте!")])
+def test_kiosk_greeting_follows_the_office_clock(kiosk, clock, hour, greeting):
+    clock.now = clock.now.replace(hour=hour)
+    assert kiosk.view().greeting == greeting
+
+
+def test_kiosk_greeting_uses_the_office_time_zone(kiosk, clock):
+    clock.now = datetime(2025, 3, 12, 8, 0, tzinfo=timezone.utc)  # 13:00 in Yekaterinburg
+    assert kiosk.view().greeting == "Добрый день!"
+    assert kiosk.view().clock == "13:00"
+
+
+def test_kiosk_publishes_its_printer_status_at_start(kiosk, bus):
+    assert bus.statuses[-1]["printer"] == {"state": "ok", "detail": None}
+    assert bus.statuses[-1]["tickets"] == "accepting"
+
+
+# --- segments and topics -------------------------------------------------------------------
+def test_kiosk_asks_for_the_segment_when_the_office_has_several(kiosk):
+    kiosk.begin()
+    view = kiosk.view()
+    assert view.screen == Screen.SEGMENT
+    assert [s.label for s in view.segments] == ["Частные клиенты", "Корпоративные клиенты"]
+    kiosk.choose_segment("b2b")
+    assert [t.code for t in kiosk.view().topics] == ["D"]
+
+
+def test_kiosk_skips_the_segment_screen_with_one_segment(bus, printer, clock):
+    config = dict(CONFIG, segments=CONFIG["segments"][:1], topics=CONFIG["topics"][:2])
+    bus.set_state("config", config)
+    kiosk = KioskPresenter(bus, printer, monotonic=clock.monotonic, now=lambda: clock.now)
+    kiosk.start()
+    kiosk.begin()
+    assert kiosk.view().screen == Screen.TOPICS
+
+
+def test_kiosk_topics_show_queue_and_expected_wait(kiosk):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    view = kiosk.view()
+    assert view.topics_title == "Выберите тему обращения"
+    consult = topic(view, "A")
+    assert consult.label == "Консультация" and consult.enabled
+    assert consult.detail == "В очереди: 3 чел. · Ожидание ~12 мин"
+
+
+def test_kiosk_topic_not_accepting_is_disabled_with_the_reason(kiosk, bus):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    cash = topic(kiosk.view(), "K")
+    assert not cash.enabled
+    assert cash.detail == "Приём по данной теме на сегодня завершён"
+    kiosk.choose_topic("K")
+    assert kiosk.view().screen == Screen.MESSAGE
+    assert kiosk.view().message_body == "Приём по данной теме на сегодня завершён"
+    assert bus.sent == []
+
+
+def test_kiosk_queue_updates_reach_the_topic_buttons(kiosk, bus):
+    seen = []
+    kiosk.on_change(seen.append)
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    bus.set_state("queue", {"topics": {"A": {"waiting": 9, "eta_min": 30, "accepting": True},
+                                       "K": {"accepting": False, "reason": "no_window"}}})
+    assert topic(seen[-1], "A").detail == "В очереди: 9 чел. · Ожидание ~30 мин"
+    assert topic(seen[-1], "K").detail == "Сейчас нет открытых окон по этой теме"
+
+
+# --- the ticket ----------------------------------------------------------------------------------
+def test_kiosk_topic_tap_issues_prints_and_shows_take_your_ticket(kiosk, bus, printer):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    assert bus.sent == [("issue", {"topic": "A", "kind": "walk_in", "segment": "b2c"})]
+    view = kiosk.view()
+    assert view.screen == Screen.TICKET
+    assert view.t("take_ticket") == "Возьмите, пожалуйста, талон"
+    assert view.ticket_number == "А015"
+    assert "Перед Вами в очереди: 3 чел." in view.ticket_lines
+    assert len(printer.jobs) == 1
+    job = printer.jobs[0]
+    assert "А015".encode("cp866") in job and "Консультация".encode("cp866") in job
+    assert "Сайт: mek.example.ru".encode("cp866") in job
+
+
+def test_kiosk_ticket_screen_returns_to_start_after_its_time(kiosk, clock):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    clock.advance(7)
+    kiosk.tick()
+    assert kiosk.view().screen == Screen.TICKET
+    clock.advance(1)
+    kiosk.tick()
+    assert kiosk.view().screen == Screen.ATTRACT
+    assert kiosk.view().ticket_number == ""
+
+
+def test_kiosk_idle_timeout_goes_back_to_start_and_forgets_choices(kiosk, clock):
+    kiosk.begin()
+    kiosk.choose_segment("b2b")
+    kiosk.switch_language()
+    clock.advance(44)
+    kiosk.tick()
+    assert kiosk.view().screen == Screen.TOPICS
+    clock.advance(1)
+    kiosk.tick()
+    assert kiosk.view().screen == Screen.ATTRACT
+    assert kiosk.segment is None and kiosk.view().lang == "ru"
+
+
+def test_kiosk_welcome_screen_does_not_time_out(kiosk, clock):
+    clock.advance(3600)
+    kiosk.tick()
+    assert kiosk.view().screen == Screen.ATTRACT
+
+
+def test_kiosk_back_steps_out_of_the_topic_screen(kiosk):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.back()
+    assert kiosk.view().screen == Screen.SEGMENT
+    kiosk.back()
+    assert kiosk.view().screen == Screen.ATTRACT
+
+
+# --- booking check-in ----------------------------------------------------------------------------
+def test_kiosk_checkin_keypad_sends_the_code(kiosk, bus, printer):
+    kiosk.open_checkin()
+    assert kiosk.view().screen == Screen.CHECKIN
+    for digit in "12345":
+        kiosk.press_digit(digit)
+    kiosk.erase_digit()
+    kiosk.press_digit("x")
+    assert kiosk.view().checkin_code == "1234"
+    kiosk.submit_checkin()
+    assert bus.sent == [("checkin", {"code": "1234"})]
+    assert kiosk.view().screen == Screen.TICKET
+    assert len(printer.jobs) == 1
+
+
+def test_kiosk_checkin_empty_code_sends_nothing(kiosk, bus):
+    kiosk.open_checkin()
+    kiosk.submit_checkin()
+    assert bus.sent == [] and kiosk.view().screen == Screen.CHECKIN
+
+
+@pytest.mark.parametrize("code, message", [
+    ("0000", "Запись с таким кодом не найдена. Пожалуйста, проверьте код или обратитесь к администратору."),
+    ("1111", "Время Вашей записи ещё не наступило."),
+    ("2222", "Время Вашей записи, к сожалению, прошло."),
+])
+def test_kiosk_checkin_refusals_are_explained_politely(kiosk, printer, code, message):
+    kiosk.open_checkin()
+    for digit in code:
+        kiosk.press_digit(digit)
+    kiosk.submit_checkin()
+    view = kiosk.view()
+    assert view.screen == Screen.MESSAGE
+    assert view.message_body.startswith(message)
+    assert printer.jobs == []
+
+
+def test_kiosk_message_returns_to_start_after_its_time(kiosk, clock):
+    kiosk.open_checkin()
+    kiosk.press_digit("0")
+    kiosk.submit_checkin()
+    clock.advance(15)
+    kiosk.tick()
+    assert kiosk.view().screen == Screen.ATTRACT
+
+
+# --- priority ---------------------------------------------------------------------------------------
+def test_kiosk_priority_explains_who_qualifies_and_issues_a_priority_ticket(kiosk, bus, printer):
+    kiosk.open_priority()
+    view = kiosk.view()
+    assert view.screen == Screen.PRIORITY
+    assert "законодательством РФ" in view.t("priority_body")
+    assert [c.label for c in view.priority_categories] == ["Люди с инвалидностью", "Ветераны ВОВ"]
+    kiosk.choose_priority_category("disabled")
+    assert kiosk.view().topics_title == "Вне очереди: выберите тему обращения"
+    kiosk.choose_topic("A")
+    assert bus.sent == [("issue", {"topic": "A", "kind": "priority", "category": "disabled"})]
+    assert "Обслуживание вне очереди".encode("cp866") in printer.jobs[0]
+    assert kiosk.view().ticket_lines[0] == "Обслуживание вне очереди"
+
+
+def test_kiosk_back_from_priority_topics_returns_to_categories(kiosk):
+    kiosk.open_priority()
+    kiosk.choose_priority_category("veteran")
+    kiosk.back()
+    assert kiosk.view().screen == Screen.PRIORITY and kiosk.priority_category is None
+
+
+# --- language --------------------------------------------------------------------------------------
+def test_kiosk_switches_to_english_and_back(kiosk, printer):
+    kiosk.switch_language()
+    view = kiosk.view()
+    assert view.lang == "en" and view.office_name == "Customer Service Centre"
+    assert view.greeting == "Good morning!" and view.t("start") == "Take a ticket"
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    assert topic(kiosk.view(), "A").label == "Consultation"
+    kiosk.choose_topic("A")
+    assert kiosk.view().t("take_ticket") == "Please take your ticket"
+    assert b"TICKET No." in printer.jobs[0]
+    kiosk.go_home()
+    assert kiosk.view().lang == "ru"
+
+
+# --- printer problems --------------------------------------------------------------------------
+def test_kiosk_paper_out_stops_new_tickets_and_publishes_status(kiosk, bus, printer):
+    printer.state = PrinterState.PAPER_OUT
+    kiosk.poll_printer()
+    view = kiosk.view()
+    assert view.screen == Screen.OUT_OF_SERVICE
+    assert view.message_title == "Терминал временно не работает"
+    assert "Закончилась бумага для талонов." in view.message_body
+    assert bus.statuses[-1]["printer"]["state"] == "paper_out"
+    assert bus.statuses[-1]["tickets"] == "stopped"
+    kiosk.begin()
+    kiosk.choose_topic("A")
+    assert bus.sent == [] and printer.jobs == []
+
+
+def test_kiosk_paper_out_found_at_the_tap_issues_nothing(kiosk, bus, printer):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    printer.state = PrinterState.COVER_OPEN
+    kiosk.choose_topic("A")
+    assert bus.sent == []  # the hub was never asked: no orphan ticket
+    assert kiosk.view().screen == Screen.OUT_OF_SERVICE
+    assert "Открыта крышка принтера." in kiosk.view().message_body
+
+
+def test_kiosk_resumes_when_paper_is_back(kiosk, bus, printer):
+    printer.state = PrinterState.PAPER_OUT
+    kiosk.poll_printer()
+    printer.state = PrinterState.OK
+    kiosk.poll_printer()
+    assert kiosk.view().screen == Screen.ATTRACT
+    assert bus.statuses[-1]["printer"]["state"] == "ok"
+
+
+def test_kiosk_paper_near_end_still_prints_and_reports(kiosk, bus, printer):
+    printer.state = PrinterState.PAPER_NEAR_END
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    assert kiosk.view().screen == Screen.TICKET
+    assert bus.statuses[-1]["printer"]["state"] == "paper_near_end"
+
+
+def test_kiosk_print_failure_after_issue_keeps_the_number_on_screen_and_reprints(kiosk, bus, printer):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    printer.fail_next = PrinterState.ERROR
+    kiosk.choose_topic("A")
+    view = kiosk.view()
+    assert view.screen == Screen.PRINT_FAILED
+    assert view.ticket_number == "А015"
+    assert view.t("reprint") == "Напечатать ещё раз"
+    assert bus.statuses[-1]["printer"]["state"] == "error"
+    printer.state = PrinterState.OK
+    kiosk.reprint()
+    assert kiosk.view().screen == Screen.TICKET
+    assert len(bus.sent) == 1  # the same ticket, not a new one
+    assert "А015".encode("cp866") in printer.jobs[-1]
+
+
+def test_kiosk_print_failure_does_not_time_out_quickly(kiosk, clock, printer):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    printer.fail_next = PrinterState.PAPER_OUT
+    kiosk.choose_topic("A")
+    clock.advance(10)
+    kiosk.tick()
+    assert kiosk.view().screen == Screen.PRINT_FAILED
+    clock.advance(40)
+    kiosk.tick()
+    assert kiosk.view().screen == Screen.OUT_OF_SERVICE  # paper is still out
+
+
+# --- the hub -------------------------------------------------------------------------------------
+def test_kiosk_hub_unreachable_during_issue_prints_nothing(kiosk, bus, printer):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    bus.connected = False  # the request fails, as after the client's retries
+    kiosk.choose_topic("A")
+    view = kiosk.view()
+    assert view.screen == Screen.MESSAGE
+    assert view.message_body.startswith("Нет связи с сервером очереди")
+    assert printer.jobs == []
+
+
+def test_kiosk_disconnected_hub_shows_a_banner_and_blocks_start(kiosk, bus, printer):
+    bus.set_connected(False)
+    assert kiosk.view().banner == "Нет связи с сервером очереди…"
+    kiosk.begin()
+    assert kiosk.view().screen == Screen.MESSAGE
+    bus.set_connected(True)
+    assert kiosk.view().banner == ""
+
+
+def test_kiosk_hub_refusal_shows_the_hubs_message(kiosk, bus, printer):
+    def refuse(op, args):
+        raise CommandError("topic_closed", "Приём по теме закрыт", "Topic closed")
+    bus.handler = refuse
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    assert kiosk.view().message_body == "Приём по теме закрыт"
+    assert printer.jobs == []
+
+
+def test_kiosk_reply_without_a_ticket_prints_nothing(kiosk, bus, printer):
+    bus.handler = lambda op, args: {}
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    assert kiosk.view().screen == Screen.MESSAGE and printer.jobs == []
+
+
+# --- help -----------------------------------------------------------------------------------------
+def test_kiosk_call_staff_publishes_a_help_request(kiosk, bus):
+    kiosk.call_staff()
+    assert bus.statuses[-1]["help_requested_at"] == "2025-03-12T10:42:00+05:00"
+    assert kiosk.view().message_title == "Сотрудник скоро подойдёт к Вам"
+
+
+def test_kiosk_listeners_get_each_new_view_once(kiosk):
+    seen = []
+    kiosk.on_change(seen.append)
+    kiosk.tick()
+    kiosk.tick()
+    assert seen == []  # nothing changed
+    kiosk.begin()
+    assert [v.screen for v in seen] == [Screen.SEGMENT]
+
+
+def test_kiosk_strings_are_polite():
+    from kiosk.strings import STRINGS
+    assert STRINGS["ru"].keys() == STRINGS["en"].keys()
+    for value in STRINGS["ru"].values():
+        for word in ("Явит", "Пройдит", "Вы должны", "Вы обязаны"):
+            assert word not in value
