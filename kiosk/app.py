@@ -70,12 +70,16 @@ class KioskApp(App):
         self.presenter.on_change(lambda view: Clock.schedule_once(lambda dt: self.show(view)))
         self.post(self.presenter.start, self.post)
         self.bus.start()
-        Clock.schedule_interval(lambda dt: self.post(self.presenter.tick), 1.0)
-        Clock.schedule_interval(lambda dt: self._poll_printer_when_idle(), self.printer_poll_s)
+        self._clock_events = [
+            Clock.schedule_interval(lambda dt: self.post(self.presenter.tick), 1.0),
+            Clock.schedule_interval(lambda dt: self._poll_printer_when_idle(), self.printer_poll_s),
+        ]
         Clock.schedule_once(lambda dt: self.show(self.presenter.view()))
         return root
 
     def on_stop(self):
+        for event in getattr(self, "_clock_events", ()):
+            event.cancel()
         self._worker.shutdown(wait=False, cancel_futures=True)
         self.bus.stop()
 

@@ -28,7 +28,7 @@ class Binding:
     engine: object
     sessions: sessionmaker[Session]
     config: OfficeConfig
-    toml: str | None          # the text the config came from (the settings page edits it)
+    toml: str                 # the text the config came from (the settings page edits it)
 
 
 def init_app(app: Flask) -> None:
@@ -57,7 +57,8 @@ def _initial_config(app: Flask) -> tuple[OfficeConfig, str | None]:
     if text is not None:
         return parse_office_toml(text), text
     if app.config.get("OFFICE_CONFIG") is not None:
-        return app.config["OFFICE_CONFIG"], None
+        from server.toml_out import config_to_toml
+        return app.config["OFFICE_CONFIG"], config_to_toml(app.config["OFFICE_CONFIG"])
     raise RuntimeError("no office configuration: pass --office-config FILE (or set TALON_OFFICE_CONFIG)")
 
 

@@ -77,7 +77,16 @@ async def test_counter_app_next_by_touch(kivy_app):
     from kivy.core.window import Window
 
     app, hub = kivy_app, kivy_app.hub
+    original = Window.size
     Window.size = (800, 480)
+    try:
+        await _drive(app, hub)
+    finally:
+        Window.size = original        # later Kivy tests in this process expect the window as it was
+
+
+async def _drive(app, hub):
+
     await app.wait_clock_frames(5)
     ids = app.root.ids
     assert ids.sm.current == "sign_in"

@@ -1,0 +1,95 @@
+"""``talon kiosk``: the ticket kiosk (touchscreen + thermal printer).
+
+    talon kiosk --broker mqtt://hub.local:1883 --office mek --device kiosk-1 --fullscreen \\
+        --printer network --printer-target 192.168.1.50 --printer-profile TM-T20II
+    talon kiosk --printer usb --printer-target 0416:5011 --printer-profile POS-5890 \\
+        --cyrillic cp866_59 --paper-width 384
+    talon kiosk --printer file --printer-target ./tickets.bin   # no printer: keep the bytes
+    talon kiosk --printer fake                                  # no printer at all (demo)
+
+Kivy, python-escpos and the MQTT client are imported only in ``run``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from hardware.printer_connection import CONNECTIONS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from broker.client import add_connection_arguments
+    except ImportError:  # the client lands separately; the kiosk options still parse
+        add_connection_arguments = None
+    if add_connection_arguments is not None:
+        add_connection_arguments(parser)
+    env = os.environ.get
+    p = parser.add_argument_group("ticket printer")
+    p.add_argument("--printer", choices=CONNECTIONS + ("fake",), default=env("TALON_PRINTER", "file"),
+                   help="how the printer is connected (env TALON_PRINTER; default %(default)s)")
+    p.add_argument("--printer-target", default=env("TALON_PRINTER_TARGET", "/dev/usb/lp0"),
+                   help="network host[:port], usb vendor:product (hex), serial device, file path, "
+                        "or CUPS queue name (env TALON_PRINTER_TARGET; default %(default)s)")
+    p.add_argument("--printer-profile", default=env("TALON_PRINTER_PROFILE", "default"),
+                   help="python-escpos printer profile, e.g. TM-T20II, POS-5890 (default %(default)s)")
+    p.add_argument("--cyrillic", choices=("cp866_17", "cp866_59", "image"),
+                   default=env("TALON_PRINTER_CYRILLIC", "cp866_17"),
+                   help="cp866_17 = ESC t 17 (Epson), cp866_59 = ESC t 59 (POS-5890), "
+                        "image = print the ticket as a picture (any printer)")
+    p.add_argument("--paper-width", type=int, choices=(384, 576), default=576,
+                   help="printable width in dots: 384 for 58 mm paper, 576 for 80 mm (default 576)")
+    p.add_argument("--qr", choices=("auto", "native", "image", "none"), default="auto",
+                   help="QR code with the office site: native if the profile has it (auto)")
+    p.add_argument("--no-cut", action="store_true", help="never send the cut command")
+    p.add_argument("--baudrate", type=int, default=9600, help="serial printers only")
+    k = parser.add_argument_group("kiosk")
+    k.add_argument("--lang", choices=("ru", "en"), default="ru", help="start language (default ru)")
+    k.add_argument("--idle-timeout", type=float, default=45.0, metavar="S",
+                   help="seconds without a touch before going back to the start (default 45)")
+    k.add_argument("--ticket-display", type=float, default=8.0, metavar="S",
+                   help="seconds «Возьмите, пожалуйста, талон» stays on screen (default 8)")
+    k.add_argument("--printer-poll", type=float, default=10.0, metavar="S",
+                   help="seconds between printer status reads while idle (default 10)")
+    k.add_argument("--fullscreen", action="store_true", help="fill the screen, hide the cursor")
+    k.add_argument("--size", default="1280x800", help="window size when not fullscreen (default 1280x800)")
+
+
+def printer_from_args(args: argparse.Namespace):
+    from hardware.printer import PrinterSettings, TicketPrinter
+    from hardware.printer_fake import FakePrinter
+
+    connection = "file" if args.printer == "fake" else args.printer
+    settings = PrinterSettings(connection=connection, target=args.printer_target,
+                               profile=args.printer_profile, cyrillic=args.cyrillic,
+                               paper_width_px=args.paper_width, qr=args.qr, cut=not args.no_cut,
+                               baudrate=args.baudrate)
+    return FakePrinter(settings) if args.printer == "fake" else TicketPrinter(settings)
+
+
+def options_from_args(args: argparse.Namespace):
+    from kiosk.presenter import KioskOptions
+
+    return KioskOptions(ticket_display_s=args.ticket_display, idle_timeout_s=args.idle_timeout,
+                        lang=args.lang)
+
+
+def run(args: argparse.Namespace) -> int:
+    from broker.client import client_from_args
+
+    printer = printer_from_args(args)  # bad printer options fail here, before any window opens
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    from kivy.config import Config
+
+    if args.fullscreen:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "show_cursor", "0")
+    else:
+        width, _, height = args.size.partition("x")
+        Config.set("graphics", "width", width or "1280")
+        Config.set("graphics", "height", height or "800")
+    from kiosk.app import KioskApp
+
+    bus = client_from_args(args, "kiosk")
+    KioskApp(bus, printer, options=options_from_args(args), printer_poll_s=args.printer_poll).run()
+    return 0
