@@ -109,7 +109,9 @@ class CounterApp(App):
         return root
 
     def on_start(self):
+        from deploy.watchdog import start_ui_watchdog
         self._apply_view()
+        start_ui_watchdog(Clock.schedule_interval, "counter running")
 
     def on_stop(self):
         for thing in self.closing:

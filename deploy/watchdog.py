@@ -164,3 +164,14 @@ class Heartbeat:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def start_ui_watchdog(schedule_interval: Callable[[Callable, float], object], status: str) -> bool:
+    """For the Kivy roles: say READY=1 and ping the watchdog *from the UI thread*
+    (``schedule_interval`` is Kivy's ``Clock.schedule_interval``), so a frozen screen
+    stops the pings and systemd restarts the app. A no-op outside systemd."""
+    notify_ready(status)
+    interval = watchdog_interval()
+    if interval:
+        schedule_interval(lambda _dt: notify_watchdog(), interval)
+    return interval is not None

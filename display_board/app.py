@@ -165,6 +165,10 @@ class BoardApp(App):
         self.bus.start()
         return self.view
 
+    def on_start(self):
+        from deploy.watchdog import start_ui_watchdog
+        start_ui_watchdog(Clock.schedule_interval, "board running")
+
     def on_stop(self):
         try:
             self.bus.stop()

@@ -73,3 +73,15 @@ def test_heartbeat_thread_pings_the_real_socket(notify_socket):
     with watchdog.Heartbeat(interval=0.01):
         got = [notify_socket.recv(100) for _ in range(3)]
     assert got == [b"WATCHDOG=1"] * 3
+
+
+def test_ui_watchdog_pings_from_the_scheduler(monkeypatch):
+    from deploy import watchdog
+    sent, scheduled = [], []
+    monkeypatch.setattr(watchdog, "notify", lambda *fields, environ=None: sent.append(fields) or True)
+    monkeypatch.setenv("WATCHDOG_USEC", "30000000")
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    assert watchdog.start_ui_watchdog(lambda fn, every: scheduled.append((fn, every)), "kiosk running")
+    assert sent[0] == ("READY=1", "STATUS=kiosk running") and scheduled[0][1] == 15.0
+    scheduled[0][0](0.5)                       # the UI thread's clock fires
+    assert sent[-1] == ("WATCHDOG=1",)
