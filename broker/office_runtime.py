@@ -46,11 +46,30 @@ class OfficeRuntime:
     def __init__(self, settings: RuntimeSettings):
         self.s = settings
         self.db = QueueDatabase(settings.database_url, settings.config)
+        self._use_saved_settings()
         self.broker = None
         self.hub: Hub | None = None
         self.web = None
         self._users: list[Device] = []
         self._stop = threading.Event()
+
+    def _use_saved_settings(self) -> None:
+        """Settings saved on the web win over the file, for the hub as for the web."""
+        from queue_core.config import parse_office_toml
+        from storage.store import latest_setting
+
+        with self.db.sessions() as s:
+            saved = latest_setting(s, self.s.config.office_id)
+        if saved is None:
+            return
+        try:
+            config = parse_office_toml(saved.toml)
+        except Exception:
+            log.exception("the office settings saved on the web no longer parse; using the file")
+            return
+        log.warning("using the office settings saved on the web on %s", saved.saved_at.isoformat(timespec="seconds"))
+        self.s.config = self.db.config = config
+        self.db.reload()
 
     @property
     def broker_url(self) -> str:

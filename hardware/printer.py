@@ -20,6 +20,8 @@ raster picture (works on every printer, ~10 KB per ticket).
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from dataclasses import dataclass
 
@@ -120,7 +122,9 @@ def _compose_image(p, layout: TicketLayout, settings: PrinterSettings) -> None:
     from hardware.printer_image import render_ticket_image
 
     image = render_ticket_image(layout, settings.paper_width_px, settings.font)
-    p.image(image, impl="bitImageRaster")
+    # python-escpos print()s a notice to stdout for profiles of unknown width; keep stdout clean.
+    with contextlib.redirect_stdout(io.StringIO()):
+        p.image(image, impl="bitImageRaster")
 
 
 def _qr_native(p, settings: PrinterSettings) -> bool:

@@ -46,6 +46,7 @@ class KioskApp(App):
         self.vm = self.presenter.view()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk")
         self._shown_choices: dict[str, tuple] = {}
+        self.screens = None  # the ScreenManager, once built
 
     # --- threads -----------------------------------------------------------------------
     def post(self, fn, *args) -> None:
@@ -65,7 +66,8 @@ class KioskApp(App):
 
     # --- Kivy lifecycle --------------------------------------------------------------------
     def build(self):
-        root = Builder.load_file(str(KV_FILE))
+        Builder.unload_file(str(KV_FILE))  # a second app in one process must not apply the rules twice
+        root = self.screens = Builder.load_file(str(KV_FILE))
         self._build_keypad(root.ids.keypad)
         self.presenter.on_change(lambda view: Clock.schedule_once(lambda dt: self.show(view)))
         self.post(self.presenter.start, self.post)
@@ -91,13 +93,13 @@ class KioskApp(App):
     # --- drawing -----------------------------------------------------------------------------
     def show(self, view: KioskView) -> None:
         self.vm = view
-        if self.root is None:
+        if self.screens is None:
             return
-        ids = self.root.ids
+        ids = self.screens.ids
         self._fill(ids.segment_list, "segments", view.segments, "choose_segment")
         self._fill(ids.topic_grid, "topics", view.topics, "choose_topic")
         self._fill(ids.priority_list, "priority", view.priority_categories, "choose_priority_category")
-        self.root.current = view.screen.value
+        self.screens.current = view.screen.value
 
     def _fill(self, container, key: str, choices: tuple, action: str) -> None:
         if self._shown_choices.get(key) == choices:
@@ -116,16 +118,15 @@ class KioskApp(App):
         from kivy.factory import Factory
 
         for key in KEYPAD:
-            if key == "erase":
-                button = Factory.QuietButton(text="←", font_size="40sp")
-                button.bind(on_release=lambda b: self.do("erase_digit"))
-            elif key == "submit":
-                button = Factory.BigButton()
-                button.bind(on_release=lambda b: self.do("submit_checkin"))
-                self.bind(vm=lambda app, vm, b=button: setattr(b, "text", vm.t("checkin_submit")))
-                button.text = self.vm.t("checkin_submit")
+            if key in ("erase", "submit"):
+                button = Factory.BigButton() if key == "submit" else Factory.QuietButton()
+                label = "checkin_submit" if key == "submit" else "checkin_clear"
+                action = "submit_checkin" if key == "submit" else "erase_digit"
+                button.text = self.vm.t(label)
+                self.bind(vm=lambda app, vm, b=button, label=label: setattr(b, "text", vm.t(label)))
+                button.bind(on_release=lambda b, action=action: self.do(action))
             else:
-                button = Factory.BigButton(text=key, font_size="40sp")
+                button = Factory.BigButton(text=key, font_size="44sp")
                 button.bind(on_release=lambda b, digit=key: self.do("press_digit", digit))
             button.size_hint_y = 1
             keypad.add_widget(button)

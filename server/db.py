@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_core.config import OfficeConfig, parse_office_toml
 from storage.engine import default_url, init_db, make_engine, make_sessionmaker
-from storage.models import SettingRow
+from storage.store import latest_setting
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +59,6 @@ def _initial_config(app: Flask) -> tuple[OfficeConfig, str | None]:
         from server.toml_out import config_to_toml
         return app.config["OFFICE_CONFIG"], config_to_toml(app.config["OFFICE_CONFIG"])
     raise RuntimeError("no office configuration: pass --office-config FILE (or set TALON_OFFICE_CONFIG)")
-
-
-def latest_setting(session: Session, office: str) -> SettingRow | None:
-    return session.execute(select(SettingRow).where(SettingRow.office == office)
-                           .order_by(SettingRow.id.desc()).limit(1)).scalar_one_or_none()
 
 
 def binding() -> Binding:

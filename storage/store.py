@@ -25,7 +25,7 @@ from queue_core.model import (
     WindowStatus,
 )
 from queue_core.office import RECENT_SERVICES, Office
-from storage.models import CommandRow, EventRow, LegRow, TicketRow, WindowRow
+from storage.models import CommandRow, EventRow, LegRow, SettingRow, TicketRow, WindowRow
 
 LIVE_STATES = [s.value for s in TicketState if s not in FINAL_STATES]
 
@@ -203,3 +203,9 @@ def _ticket_from_row(row: TicketRow, tz) -> Ticket:
 
 def _tz(value: datetime | None, tz) -> datetime | None:
     return None if value is None else value.astimezone(tz)
+
+
+def latest_setting(session: Session, office: str) -> SettingRow | None:
+    """The office settings saved most recently from the web, if any (they win over the file)."""
+    return session.execute(select(SettingRow).where(SettingRow.office == office)
+                           .order_by(SettingRow.id.desc()).limit(1)).scalar_one_or_none()

@@ -189,3 +189,32 @@ def test_new_settings_are_applied_and_pushed(hub):
     assert [t["code"] for t in pubs["state/config"]["topics"]] == ["A", "R", "C", "K"]
     assert pubs["state/queue"]["topics"]["A"]["waiting"] == 1          # the live queue survived
     assert send(hub, "kiosk-1", "issue", topic="K", kind="walk_in")[0]["ok"]
+
+
+def test_hub_starts_with_the_settings_saved_on_the_web(tmp_path):
+    from datetime import datetime, timezone
+
+    from broker.office_runtime import OfficeRuntime, RuntimeSettings
+    from queue_core.config import parse_office_config
+    from storage.models import SettingRow
+    from tests.queue_core.helpers import office_dict
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    first = QueueDatabase(url, make_config())
+    data = office_dict()
+    saved = """
+[office]
+id = "test"
+name = "Сохранено на сайте"
+timezone = "Asia/Yekaterinburg"
+[[topics]]
+code = "A"
+form = "admin"
+[[windows]]
+number = 1
+topics = ["A"]
+"""
+    with first.sessions() as s, s.begin():
+        s.add(SettingRow(office="test", saved_at=datetime.now(timezone.utc), saved_by="boss", toml=saved))
+    first.close()
+    runtime = OfficeRuntime(RuntimeSettings(config=parse_office_config(data), data_dir=tmp_path, database_url=url))
+    assert runtime.db.config.name_ru == "Сохранено на сайте" and len(runtime.db.config.windows) == 1

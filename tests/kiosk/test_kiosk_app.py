@@ -34,7 +34,7 @@ class KioskKivyTest(GraphicUnitTest):
         self.wait_for(lambda: self.app.vm.office_name and self.root.current == "attract")
 
     def tearDown(self):
-        self.app.on_stop()
+        self.app.dispatch("on_stop")  # also makes kv forget this app (ProxyApp)
         self.Window.remove_widget(self.root)
         super().tearDown()
 
