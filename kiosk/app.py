@@ -79,6 +79,10 @@ class KioskApp(App):
         Clock.schedule_once(lambda dt: self.show(self.presenter.view()))
         return root
 
+    def on_start(self):
+        from deploy.watchdog import start_ui_watchdog
+        start_ui_watchdog(Clock.schedule_interval, "kiosk running")
+
     def on_stop(self):
         for event in getattr(self, "_clock_events", ()):
             event.cancel()
