@@ -1,0 +1,77 @@
+"""Drill: the kiosk's printer runs out of paper mid-morning and is refilled, over a real
+hub and mosquitto. No ticket is issued that cannot be printed; staff see the printer
+state in the hub's device log; tickets resume after the refill with no number lost."""
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from broker import directory
+from broker.hub import Hub
+from hardware.printer_fake import FakePrinter
+from hardware.printer_status import PrinterState
+from kiosk.presenter import KioskPresenter, Screen
+from storage.models import PresenceRow, TicketRow
+from storage.queue_db import QueueDatabase
+from tests.mqtt_fixtures import OFFICE, PASSWORDS, wait_until
+from tests.queue_core.helpers import MONDAY_10, make_config
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def hub(tmp_path, mosquitto_broker):
+    db = QueueDatabase(f"sqlite:///{tmp_path / 'hub.db'}", replace(make_config(windows=1), office_id=OFFICE))
+    with db.sessions() as s, s.begin():
+        directory.add_device(s, OFFICE, "kiosk-1", "kiosk", password=PASSWORDS["kiosk-1"])
+        directory.add_device(s, OFFICE, "counter-1", "counter", window=1, password=PASSWORDS["counter-1"])
+    began = datetime.now(timezone.utc)
+    h = Hub(db, mosquitto_broker.url, username="hub", password=PASSWORDS["hub"],
+            clock=lambda: MONDAY_10 + (datetime.now(timezone.utc) - began))
+    h.start()
+    yield h, db
+    h.stop()
+
+
+def numbers(db) -> list[str]:
+    with db.sessions() as s:
+        return s.execute(select(TicketRow.number).order_by(TicketRow.id)).scalars().all()
+
+
+def test_paper_out_then_refill(hub, mosquitto_broker, bus):
+    h, db = hub
+    bus.start(mosquitto_broker.hub_client("counter-1", "counter")).request("open", {"window": 1})
+    printer = FakePrinter()
+    kiosk = KioskPresenter(bus.start(mosquitto_broker.hub_client("kiosk-1", "kiosk")), printer,
+                           now=lambda: MONDAY_10)
+    kiosk.start()
+    wait_until(lambda: kiosk.config and kiosk.queue, what="the kiosk reading the hub's state")
+    kiosk.poll_printer(force_publish=True)
+
+    kiosk.begin()
+    kiosk.choose_topic("A")
+    assert len(printer.jobs) == 1 and numbers(db) == ["А001"]
+
+    printer.state = PrinterState.PAPER_OUT
+    kiosk.go_home()
+    kiosk.poll_printer()
+    assert kiosk.tickets_stopped
+    kiosk.begin()
+    kiosk.choose_topic("A")                                  # a visitor taps anyway: nothing is issued
+    assert len(printer.jobs) == 1 and numbers(db) == ["А001"]
+    assert kiosk.screen is Screen.OUT_OF_SERVICE             # the visitor is told, politely, on screen
+
+    wait_until(lambda: _printer_log(db) and _printer_log(db)[-1] == "paper_out", what="staff seeing paper out")
+    printer.state = PrinterState.OK                          # refilled
+    kiosk.poll_printer()
+    kiosk.begin()
+    kiosk.choose_topic("A")
+    assert len(printer.jobs) == 2 and numbers(db) == ["А001", "А002"]
+    wait_until(lambda: _printer_log(db)[-1] == "ok", what="the refill reaching the hub")
+
+
+def _printer_log(db) -> list[str]:
+    with db.sessions() as s:
+        return s.execute(select(PresenceRow.printer).where(PresenceRow.device == "kiosk-1")
+                         .order_by(PresenceRow.id)).scalars().all()
