@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start a throwaway PostgreSQL on loopback for the storage tests; prints its URL.
 set -euo pipefail
-port=${PGPORT_TALON:-54329}
+port=${PGPORT_TALON:-$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")}
 dir=$(mktemp -d /tmp/talon-pg.XXXXXX)
 chown postgres:postgres "$dir"
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
