@@ -9,9 +9,7 @@ tap figure is the kiosk's own share: presenter, composition, view; not the netwo
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import time
 from datetime import datetime
 
 from broker.fake_bus import FakeBus
@@ -19,6 +17,7 @@ from hardware.printer import PrinterSettings, compose_ticket
 from hardware.printer_fake import FakePrinter
 from hardware.printer_ticket import TicketLayout
 from kiosk.presenter import KioskPresenter, Screen
+from talon.bench import median_ms
 
 SAMPLE = TicketLayout(office_name="Центр обслуживания клиентов", number="А015",
                       topic_label="Консультация по договорам энергоснабжения",
@@ -28,14 +27,6 @@ CONFIG = {"office": {"name": {"ru": "Центр обслуживания кли�
           "topics": [{"code": "A", "prefix": "А", "name": {"ru": "Консультация"}}]}
 
 
-def _median_ms(action, repeats: int) -> float:
-    action()  # warm up: imports, fonts, capability database
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(samples), 3)
 
 
 def _tap_to_ticket_shown():
@@ -67,12 +58,12 @@ def run(quick: bool) -> dict:
     image_80mm = PrinterSettings(cyrillic="image", paper_width_px=576, qr="none")
     return {
         "repeats": repeats,
-        "compose_text_ms_median": _median_ms(lambda: compose_ticket(SAMPLE, text_80mm), repeats),
-        "compose_image_384_ms_median": _median_ms(lambda: compose_ticket(SAMPLE, image_58mm), repeats),
-        "compose_image_576_ms_median": _median_ms(lambda: compose_ticket(SAMPLE, image_80mm), repeats),
+        "compose_text_ms_median": median_ms(lambda: compose_ticket(SAMPLE, text_80mm), repeats),
+        "compose_image_384_ms_median": median_ms(lambda: compose_ticket(SAMPLE, image_58mm), repeats),
+        "compose_image_576_ms_median": median_ms(lambda: compose_ticket(SAMPLE, image_80mm), repeats),
         "ticket_bytes_text": len(compose_ticket(SAMPLE, text_80mm)),
         "ticket_bytes_image_576": len(compose_ticket(SAMPLE, image_80mm)),
-        "tap_to_ticket_shown_ms_median": _median_ms(_tap_to_ticket_shown(), repeats),
+        "tap_to_ticket_shown_ms_median": median_ms(_tap_to_ticket_shown(), repeats),
     }
 
 

@@ -8,23 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from talon.bench import median_ms
+
 MONTH_START = date(2026, 10, 1)
 
 
-def _median_ms(fn, repeat: int) -> float:
-    times = []
-    for _i in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return round(statistics.median(times), 2)
 
 
 def run(quick: bool) -> dict:
@@ -72,9 +66,9 @@ def run(quick: bool) -> dict:
         out = {
             "days": days, "tickets": result.tickets, "windows": len(config.windows),
             "simulate_s": round(simulate_s, 2),
-            "dashboard_snapshot_median_ms": _median_ms(build_snapshot, repeat),
-            "monthly_report_page_median_ms": _median_ms(monthly_page, repeat),
-            "summary_xlsx_median_ms": _median_ms(summary_xlsx, max(3, repeat // 3)),
+            "dashboard_snapshot_median_ms": median_ms(build_snapshot, repeat),
+            "monthly_report_page_median_ms": median_ms(monthly_page, repeat),
+            "summary_xlsx_median_ms": median_ms(summary_xlsx, max(3, repeat // 3)),
             "repeat": repeat,
         }
         app.extensions["talon"].engine.dispose()

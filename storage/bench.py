@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, text
 
+from talon.bench import median_ms
+
 GOALS = {"ops_per_s": (">=", 1000), "monthly_report_ms": ("<=", 300)}
 
 
@@ -76,13 +78,6 @@ def generate_tickets(url: str, count: int, year: int = 2026, seed: int = 1) -> N
     engine.dispose()
 
 
-def _median_ms(fn, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - began) * 1000)
-    return round(statistics.median(samples), 1)
 
 
 def run(quick: bool = False) -> dict:
@@ -104,9 +99,9 @@ def run(quick: bool = False) -> dict:
         tz = ZoneInfo(config.timezone)
         month = stats.month_bounds(2026, 6, tz)
         with sessions() as s:
-            monthly_ms = _median_ms(lambda: stats.report(s, config, *month), 5)
+            monthly_ms = median_ms(lambda: stats.report(s, config, *month), 5)
             rows = len(stats.fetch_legs(s, config.office_id, *month))
-            disclosure_ms = _median_ms(lambda: stats.disclosure(s, config, 2026), 3)
+            disclosure_ms = median_ms(lambda: stats.disclosure(s, config, 2026), 3)
     return {
         "ops_per_s": round(statistics.median(ops)),
         "ops_per_s_runs": [round(x) for x in ops],

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import inspect
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -31,6 +32,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", choices=["mosquitto", "amqtt"], help="hub benchmark: which broker")
     p.add_argument("--windows", type=int, help="hub benchmark: active windows")
     p.add_argument("--out", type=Path, default=Path("bench-results") / "bench.json", help="where to write the JSON")
+
+
+def median_ms(action, repeat: int, warmup: bool = True) -> float:
+    """Median wall time of ``action()`` in milliseconds (after one warm-up call)."""
+    if warmup:
+        action()
+    samples = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - began) * 1000)
+    return round(statistics.median(samples), 3)
 
 
 def _goal_text(value, goal) -> str:
