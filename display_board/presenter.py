@@ -22,14 +22,13 @@ minimum display time; tests pass a fake ``clock`` and ``now``.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from display_board.texts import localized, text

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 
 from hardware.printer_connection import CONNECTIONS, Connection, escpos_printers, open_connection
 from hardware.printer_status import PrinterState, read_state
-from hardware.printer_ticket import (CAPTION, EMPHASIS, NUMBER, RULE, SMALL, TITLE, TOPIC,
-                                     TicketLayout, ticket_lines, wrap)
+from hardware.printer_ticket import CAPTION, EMPHASIS, NUMBER, RULE, SMALL, TITLE, TOPIC, TicketLayout, ticket_lines, wrap
 
 __all__ = ["PrinterSettings", "TicketLayout", "TicketPrinter", "PrinterError", "PrinterState",
            "compose_ticket"]

@@ -10,8 +10,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from hardware.printer_ticket import (CAPTION, EMPHASIS, NUMBER, RULE, SMALL, TITLE, TOPIC,
-                                     TicketLayout, ticket_lines)
+from hardware.printer_ticket import CAPTION, EMPHASIS, NUMBER, RULE, SMALL, TITLE, TOPIC, TicketLayout, ticket_lines
 
 # Font size per style at 384 px; scaled with the paper width.
 _SIZE_AT_384 = {TITLE: 26, CAPTION: 24, NUMBER: 112, TOPIC: 28, EMPHASIS: 24, SMALL: 20}

@@ -60,10 +60,10 @@ def _open_board(demo, data: Path) -> subprocess.Popen | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
     from queue_core.config import office_from_profile
     from simulation.demo import Demo
-
-    import logging
     if not args.verbose:      # the live status line is the demo's voice; -v brings the logs back
         logging.getLogger().setLevel(logging.WARNING)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -1,9 +1,9 @@
 """The board's command line and its benchmark (figures are printed, never asserted)."""
 import argparse
 
+from broker.fake_bus import FakeBus
 from display_board import bench, cli
 from display_board.presenter import BoardPresenter, WindowPresenter
-from broker.fake_bus import FakeBus
 
 
 def parse(*argv):

@@ -9,7 +9,6 @@ import pytest
 from kivy.tests.common import GraphicUnitTest
 
 from broker.fake_bus import FakeBus
-
 from tests.display_board.test_board_presenter import CONFIG, board_state, called, window_state
 
 NOW = datetime(2025, 3, 3, 10, 30, tzinfo=timezone(timedelta(hours=5)))

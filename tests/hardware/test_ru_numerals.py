@@ -1,9 +1,16 @@
 """Russian numerals and ticket words: known values, and a reverse parser over 0..9999."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hardware.ru_numerals import (
-    LETTER_NAMES, announcement_text, letter_words, number_words, split_ticket, thousands_form, ticket_words,
+    LETTER_NAMES,
+    announcement_text,
+    letter_words,
+    number_words,
+    split_ticket,
+    thousands_form,
+    ticket_words,
 )
 
 _VALUES = {

@@ -7,8 +7,20 @@ import wave
 import pytest
 
 from hardware.sound import (
-    CHIME_TONES, SAMPLE_RATE, AnnouncementSettings, Announcer, SoundCache, VoiceSettings, VoiceUnavailable,
-    chime, read_wav, resample, rms, silence, tone, write_wav,
+    CHIME_TONES,
+    SAMPLE_RATE,
+    AnnouncementSettings,
+    Announcer,
+    SoundCache,
+    VoiceSettings,
+    VoiceUnavailable,
+    chime,
+    read_wav,
+    resample,
+    rms,
+    silence,
+    tone,
+    write_wav,
 )
 from hardware.sound_players import FilePlayer, NullPlayer, make_player, wav_duration
 
