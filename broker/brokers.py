@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -151,7 +152,31 @@ class MosquittoBroker(_Broker):
         return "mosquitto"
 
     # --- process -----------------------------------------------------------------------
+    @property
+    def pid_path(self) -> Path:
+        return self.dir / "mosquitto.pid"
+
+    def _end_orphan(self) -> None:
+        """A hub that was SIGKILLed leaves its mosquitto running (it outlives its parent:
+        dropping privileges clears PDEATHSIG). Ours is recognised by its config path."""
+        try:
+            pid = int(self.pid_path.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return
+        if str(self.conf_path).encode() not in cmdline:
+            return
+        log.warning("ending mosquitto %d left running by an earlier hub", pid)
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+
     def start(self, timeout: float = 10.0) -> None:
+        self._end_orphan()
         if wait_for_port(self.host, self.port, 0.1):
             raise RuntimeError(f"mosquitto did not start: {self.host}:{self.port} is already in use")
         self.write_files()
@@ -170,6 +195,7 @@ class MosquittoBroker(_Broker):
         with self._lock, open(self.log_path, "ab") as out:
             self._proc = subprocess.Popen([self.executable, "-c", str(self.conf_path)],
                                           stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.pid_path.write_text(str(self._proc.pid))
 
     def _supervise(self) -> None:
         delay = 0.2

@@ -17,6 +17,7 @@ from pathlib import Path
 BENCHMARKS = {
     "core": "storage.bench",
     "hub": "broker.bench",
+    "drills": "broker.drill_bench",
     "kiosk": "kiosk.bench",
     "counter": "counter_app.bench",
     "board": "display_board.bench",

@@ -12,13 +12,13 @@ from broker.client import HubClient
 from broker.errors import HubUnreachable
 from broker.hub import Hub
 from queue_core.config import parse_office_toml
+from simulation.netcut import CuttableProxy
 from storage.models import EventRow, TicketRow
 from storage.queue_db import QueueDatabase
 from tests.mqtt_fixtures import PASSWORDS, Inbox, wait_until
 from tests.queue_core.helpers import MONDAY_10
 
 from .conftest import office_toml
-from .netcut import CuttableProxy
 
 pytestmark = pytest.mark.e2e
 

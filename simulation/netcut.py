@@ -1,4 +1,5 @@
-"""A loopback TCP proxy a test can cut and restore: a device "off the network"."""
+"""A loopback TCP relay that can be cut and restored: a device "off the network"
+(fault drills in the tests and in ``talon bench drills``)."""
 from __future__ import annotations
 
 import socket
