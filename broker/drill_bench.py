@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from broker.bench import _free_port, _office_toml
+from kiosk.presenter import KioskOptions
 from simulation.netcut import CuttableProxy
 
 GOALS = {"lost_tickets": ("<=", 0), "duplicate_numbers": ("<=", 0)}
@@ -57,7 +58,8 @@ def run(quick: bool = False) -> dict:
 
     def issue() -> bool:
         try:
-            issued.append(kiosk.request("issue", {"topic": "A", "kind": "walk_in"}, timeout=1.0)["ticket"]["number"])
+            reply = kiosk.request("issue", {"topic": "A", "kind": "walk_in"}, timeout=KioskOptions.request_timeout_s)
+            issued.append(reply["ticket"]["number"])
             return True
         except CommandError:
             unanswered[0] += 1

@@ -53,6 +53,7 @@ class KioskOptions:
     ticket_display_s: float = 8.0     # «Возьмите, пожалуйста, талон», then back to start
     message_display_s: float = 15.0   # refusals and errors
     idle_timeout_s: float = 45.0      # nobody touched the screen
+    request_timeout_s: float = 10.0   # long enough to ride out a hub restart (~4 s, `talon bench drills`)
     lang: str = "ru"
     device_version: str = "0.1.0"
 
@@ -300,7 +301,7 @@ class KioskPresenter:
             return
         self._go(Screen.PRINTING)
         try:
-            ticket = self.bus.request(op, args).get("ticket")
+            ticket = self.bus.request(op, args, timeout=self.options.request_timeout_s).get("ticket")
         except HubUnreachable:
             self._show_message(text(self.lang, "sorry"), text(self.lang, "hub_unreachable"))
             return
