@@ -104,15 +104,17 @@ class HubClient:
     def on_connection(self, cb: Callable[[bool], Any]) -> None:
         self._conn.on_connection(cb)
 
-    def request(self, op: str, args: dict | None = None, timeout: float = 3.0) -> dict:
+    def request(self, op: str, args: dict | None = None, timeout: float = 3.0, request_id: str | None = None) -> dict:
         """Send a command, return the reply's ``data``.
 
         Raises CommandError on ``ok: false`` and HubUnreachable when no reply came
-        within ``timeout`` after ``tries`` sends of the same id.
+        within ``timeout`` after ``tries`` sends of the same id. A caller that retries
+        later (the visitor taps again) passes the same ``request_id``: the hub then
+        answers with what it did the first time instead of doing it twice.
         """
         if self._conn.in_network_thread():
             raise RuntimeError("request() would deadlock on the MQTT thread; call it from another thread")
-        msg = messages.request(op, args)
+        msg = messages.request(op, args, request_id)
         pending = _Pending(messages.encode(msg))
         with self._lock:
             self._pending[msg["id"]] = pending

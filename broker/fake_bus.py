@@ -18,6 +18,7 @@ class FakeBus:
         self.handler = handler
         self.connected = connected
         self.sent: list[tuple[str, dict]] = []
+        self.request_ids: list[str | None] = []   # the caller's ids (None: the bus made one)
         self.statuses: list[dict] = []
         self._state: dict[str, dict] = {}
         self._state_watchers: dict[str, list[Callable[[dict], Any]]] = {}
@@ -34,11 +35,12 @@ class FakeBus:
     def on_connection(self, cb: Callable[[bool], Any]) -> None:
         self._connection_watchers.append(cb)
 
-    def request(self, op: str, args: dict | None = None, timeout: float = 3.0) -> dict:
+    def request(self, op: str, args: dict | None = None, timeout: float = 3.0, request_id: str | None = None) -> dict:
         args = dict(args or {})
         if not self.connected:
             raise HubUnreachable()
         self.sent.append((op, args))
+        self.request_ids.append(request_id)
         if self.handler is None:
             return {}
         return self.handler(op, args)
