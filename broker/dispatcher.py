@@ -28,7 +28,7 @@ from queue_core.errors import QueueError
 from queue_core.model import Event, TicketKind
 from queue_core.office import Office
 from storage.credentials import verify_secret
-from storage.models import BookingRow, DeviceRow, EventRow, OperatorRow, PresenceRow
+from storage.models import BookingRow, CommandRow, DeviceRow, EventRow, OperatorRow, PresenceRow
 from storage.queue_db import QueueDatabase
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,34 @@ class DeviceInfo:
     window: int | None = None
 
 
+class SeenCommands:
+    """The (device, id) pairs of recent commands, so that a new command costs no lookup:
+    only an id seen before is looked up in the command log for its stored reply.
+    Devices retry within seconds, so the newest ``size`` commands are plenty."""
+
+    def __init__(self, size: int = 100_000):
+        self._keys: set[tuple[str, str]] = set()
+        self._order: deque[tuple[str, str]] = deque()
+        self.size = size
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self._keys
+
+    def add(self, key: tuple[str, str]) -> None:
+        if key in self._keys:
+            return
+        self._keys.add(key)
+        self._order.append(key)
+        if len(self._order) > self.size:
+            self._keys.discard(self._order.popleft())
+
+    def load(self, session: Session, office: str) -> None:
+        rows = session.execute(select(CommandRow.device, CommandRow.command_id).where(CommandRow.office == office)
+                               .order_by(CommandRow.at.desc()).limit(self.size)).all()
+        for device, command_id in reversed(rows):
+            self.add((device, command_id))
+
+
 class Dispatcher:
     def __init__(self, db: QueueDatabase, clock: Callable[[], datetime] | None = None):
         self.db = db
@@ -58,6 +86,9 @@ class Dispatcher:
         self.operator_names: dict[str, str] = {}
         self.presence: dict[str, tuple[str, str | None]] = {}   # device -> (state, printer state)
         self.calls: deque[dict] = deque(maxlen=db.config.board_history)
+        self.seen = SeenCommands()
+        with db.sessions() as s:
+            self.seen.load(s, self.office_id)
         self.reload_directory()
         self._load_calls()
 
@@ -133,12 +164,14 @@ class Dispatcher:
             yield Publication(reply_topic, messages.error_reply(cmd.id, exc))
             return
 
-        with self.db.sessions() as s:
-            stored = self.db.store.stored_reply(s, device, cmd.id)
-        if stored is not None:
-            log.info("repeated command %s from %s: stored reply sent again", cmd.id, device)
-            yield Publication(reply_topic, stored)
-            return
+        if (device, cmd.id) in self.seen:
+            with self.db.sessions() as s:
+                stored = self.db.store.stored_reply(s, device, cmd.id)
+            if stored is not None:
+                log.info("repeated command %s from %s: stored reply sent again", cmd.id, device)
+                yield Publication(reply_topic, stored)
+                return
+        self.seen.add((device, cmd.id))
 
         now = self.clock()
         try:

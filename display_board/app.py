@@ -7,6 +7,7 @@ handed to the UI thread with ``Clock.schedule_once``.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from kivy.animation import Animation
@@ -68,6 +69,7 @@ class BoardView(FloatLayout):
         super().__init__(**kw)
         self._rev = 0
         self._rows_key = None
+        self.flashes = 0   # how many times the panel started blinking
 
     def update(self, m: BoardModel) -> None:
         self.office, self.clock, self.notice = m.office, m.clock, m.notice
@@ -90,6 +92,7 @@ class BoardView(FloatLayout):
 
     def flash(self) -> None:
         """The visual cue that goes with the chime (REQ-V-8): the panel blinks three times."""
+        self.flashes += 1
         Animation.cancel_all(self, "flash_rgba")
         anim = Animation(flash_rgba=FLASH_RGBA, duration=0.25) + Animation(flash_rgba=PANEL_RGBA, duration=0.25)
         (anim + anim + anim).start(self)
@@ -147,23 +150,72 @@ class WindowView(FloatLayout):
 class BoardApp(App):
     """``presenter`` is a BoardPresenter or a WindowPresenter not yet started."""
 
-    def __init__(self, bus, presenter, *, announcer=None, tick_s: float = 0.5, **kw):
+    def __init__(self, bus, presenter, *, announcer=None, tick_s: float = 0.5, tracer=None, **kw):
         super().__init__(**kw)
         self.bus = bus
         self.presenter = presenter
         self.announcer = announcer
         self.tick_s = tick_s
+        self.tracer = tracer          # display_board.trace.Tracer: timing marks (benchmarks, drills)
         self.view = None
+        self._shown: str = ""         # the number on screen, for the frame mark
+        self._frame_pending: str | None = None
 
     def build(self):
         self.title = "Talon"
         self.view = WindowView() if isinstance(self.presenter, WindowPresenter) else BoardView()
-        self.presenter.on_change = lambda model: Clock.schedule_once(lambda dt: self.view.update(model))
+        def _dbg(model):
+            if self.tracer: self.tracer.mark("dbg_change", model.now_calling.ticket if getattr(model, "now_calling", None) else "-")
+            Clock.schedule_once(lambda dt: self._show(model))
+        self.presenter.on_change = _dbg
+        if self.tracer is not None:
+            from kivy.core.window import Window
+
+            Window.bind(on_flip=self._on_flip)
+            self.bus.on_connection(lambda up: self.tracer.mark("connected" if up else "disconnected"))
+            prerendered = getattr(self.announcer, "prerendered", None)
+            if prerendered is not None:
+                def wait_prerender() -> None:
+                    prerendered.wait()
+                    self.tracer.mark("prerendered", getattr(self.announcer, "prerender_count", 0))
+                threading.Thread(target=wait_prerender, name="trace-prerender", daemon=True).start()
         self.presenter.start()
-        self.view.update(self.presenter.model)
+        self._show(self.presenter.model)
         Clock.schedule_interval(lambda dt: self.presenter.tick(), self.tick_s)
         self.bus.start()
         return self.view
+
+    def _show(self, model) -> None:
+        flashes = getattr(self.view, "flashes", 0)
+        if self.tracer: self.tracer.mark("dbg_show", "-")
+        self.view.update(model)
+        if self.tracer:
+            self.tracer.mark("dbg_updated", "-")
+            Clock.schedule_once(lambda dt: self.tracer.mark("dbg_tick0", "-"), 0)
+            from kivy.core.window import Window
+            Window.bind(on_draw=lambda *a: self.tracer.mark("dbg_draw", "-"))
+        if self.tracer is None:
+            return
+        if getattr(self.view, "flashes", 0) != flashes and model.now_calling is not None:
+            self.tracer.mark("flash", model.now_calling.ticket)
+        if isinstance(model, WindowModel):
+            shown = model.ticket
+        else:
+            shown = f"{model.now_calling.ticket}#{model.now_calling_rev}" if model.now_calling else ""
+        if shown != self._shown:
+            self._shown = shown
+            if shown:
+                self._frame_pending = shown.split("#")[0]
+
+    def _on_flip(self, window):
+        """Mark the first frame that shows a new number, right after it reached the screen."""
+        if self.tracer: self.tracer.mark("dbg_flip", "-")
+        if self._frame_pending is None:
+            return None
+        ticket, self._frame_pending = self._frame_pending, None
+        window.flip()
+        self.tracer.mark("frame", ticket)
+        return True  # flipped already: skip the default flip
 
     def on_start(self):
         from deploy.watchdog import start_ui_watchdog
@@ -175,6 +227,8 @@ class BoardApp(App):
         finally:
             if self.announcer is not None:
                 self.announcer.stop(timeout=2.0)
+            if self.tracer is not None:
+                self.tracer.close()
 
 
 def make_view(presenter: BoardPresenter | WindowPresenter):

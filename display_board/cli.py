@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", default="1280x720", help="window size when not fullscreen (default 1280x720)")
 
 
-def build_announcer(args: argparse.Namespace):
+def build_announcer(args: argparse.Namespace, tracer=None):
     """The Announcer for the hall board, or None (per-window display, or --no-sound)."""
     if args.window is not None or args.no_sound:
         return None
@@ -48,8 +48,12 @@ def build_announcer(args: argparse.Namespace):
     from hardware.sound_players import make_player
 
     cache = SoundCache(args.sound_dir, VoiceSettings(lang=args.lang))
+    hooks = {}
+    if tracer is not None:
+        hooks = {"on_start": lambda item: tracer.mark("sound_start", item.ticket),
+                 "on_finish": lambda item: tracer.mark("sound_end", item.ticket)}
     return Announcer(cache, make_player(args.player), voice=not args.no_voice,
-                     volume=args.volume, lang=args.lang).start()
+                     volume=args.volume, lang=args.lang, **hooks).start()
 
 
 def build_presenter(bus, args: argparse.Namespace, announcer=None):
@@ -75,9 +79,11 @@ def run(args: argparse.Namespace) -> int:
         Config.set("graphics", "width", width or "1280")
         Config.set("graphics", "height", height or "720")
     from display_board.app import BoardApp
+    from display_board.trace import from_env
 
+    tracer = from_env()   # TALON_TRACE_FILE: timing marks for benchmarks and drills
     bus = client_from_args(args, "board")
-    announcer = build_announcer(args)
+    announcer = build_announcer(args, tracer)
     presenter = build_presenter(bus, args, announcer)
-    BoardApp(bus, presenter, announcer=announcer).run()
+    BoardApp(bus, presenter, announcer=announcer, tracer=tracer).run()
     return 0

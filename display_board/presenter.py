@@ -229,6 +229,13 @@ class BoardPresenter(_Base):
                                          voice=bool(sound.get("voice", True)) and self.voice_allowed)
             del self.history[self.history_size:]
             windows = [int(w["number"]) for w in payload.get("windows", []) if "number" in w]
+        prepare = getattr(self.announcer, "prepare", None)
+        if callable(prepare):  # render the day's first announcements ahead (in the background)
+            prefixes = [t.get("prefix") or t.get("code") for t in payload.get("topics", [])]
+            try:
+                prepare([p for p in prefixes if p], windows)
+            except Exception:
+                log.exception("announcer.prepare failed")
         if self.grid_mode:
             for n in windows:
                 if n not in self._watched_windows:

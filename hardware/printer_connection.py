@@ -79,6 +79,29 @@ class _short_socket_timeout:
             self.sock.settimeout(self.saved)
 
 
+class FileConnection:
+    """Append the bytes to a device node (``/dev/usb/lp0``) or a plain file (one-way).
+
+    Appending, unlike python-escpos ``File`` (which truncates on open), keeps every
+    ticket in a plain file even though each status read opens it again.
+    """
+
+    two_way = False
+
+    def __init__(self, path: str):
+        self.file = open(path, "ab")
+
+    def send(self, data: bytes) -> None:
+        self.file.write(data)
+        self.file.flush()
+
+    def query(self, n: int) -> int | None:
+        return None
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class LpConnection:
     """``lp -d <printer> -o raw``: hands the bytes to CUPS unchanged (one-way)."""
 
@@ -133,6 +156,8 @@ def open_connection(settings) -> Connection:
     kind = settings.connection
     if kind == "lp":
         return LpConnection(settings.target, settings.timeout_s)
+    if kind == "file":
+        return FileConnection(settings.target)
     escpos_printer = escpos_printers()
 
     if kind == "network":
@@ -145,8 +170,6 @@ def open_connection(settings) -> Connection:
     elif kind == "serial":
         device = escpos_printer.Serial(settings.target, baudrate=settings.baudrate,
                                        timeout=settings.status_timeout_s, profile=settings.profile)
-    elif kind == "file":
-        device = escpos_printer.File(settings.target, profile=settings.profile)
     elif kind == "cups":
         device = escpos_printer.CupsPrinter(settings.target or None, profile=settings.profile)
     else:

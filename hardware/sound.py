@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import array
 import dataclasses
+import functools
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -65,7 +67,12 @@ CHIME_TONES: tuple[tuple[float, float], ...] = ((880.0, 0.30), (659.25, 0.45))  
 
 def chime(rate: int = SAMPLE_RATE, tones: tuple[tuple[float, float], ...] = CHIME_TONES,
           amplitude: float = 0.5) -> array.array:
-    """The attention chime: two tones with a short gap."""
+    """The attention chime: two tones with a short gap (a fresh copy; computed once)."""
+    return array.array("h", _chime(rate, tuple(tones), amplitude))
+
+
+@functools.lru_cache(maxsize=4)
+def _chime(rate: int, tones: tuple[tuple[float, float], ...], amplitude: float) -> array.array:
     out = array.array("h")
     for i, (freq, seconds) in enumerate(tones):
         if i:
@@ -299,12 +306,29 @@ class SoundCache:
         return write_wav(path, scale(samples, settings.volume), self.rate)
 
     def prerender(self, tickets: list[str], windows: list[int],
-                  settings: AnnouncementSettings = AnnouncementSettings()) -> int:
-        """Render ahead of time (e.g. the first tickets of each topic for each window)."""
+                  settings: AnnouncementSettings = AnnouncementSettings(),
+                  stop: threading.Event | None = None) -> int:
+        """Render ahead of time (e.g. the first tickets of each topic for each window);
+        returns how many announcements are ready. ``stop`` ends it early."""
+        done = 0
         for t in tickets:
             for w in windows:
+                if stop is not None and stop.is_set():
+                    return done
                 self.announcement_path(t, w, settings)
-        return len(tickets) * len(windows)
+                done += 1
+        return done
+
+
+PRERENDER_FIRST = 10      # tickets of each prefix rendered ahead for every window
+PRERENDER_MAX = 300       # never more files than this in one go (big offices)
+
+
+def first_tickets(prefixes: list[str], windows: list[int], first: int = PRERENDER_FIRST,
+                  limit: int = PRERENDER_MAX) -> list[str]:
+    """``А001…А010``, ``К001…`` for each prefix, fewer when windows × tickets would exceed ``limit``."""
+    per_prefix = max(1, min(first, limit // max(1, len(prefixes) * max(1, len(windows)))))
+    return [f"{p}{n:03d}" for n in range(1, per_prefix + 1) for p in prefixes]
 
 
 # --------------------------------------------------------------------------- the queue
@@ -341,7 +365,8 @@ class Announcer:
     def __init__(self, cache: SoundCache | None, player: Player, *, repeat: int = 1,
                  voice: bool = True, volume: float = 1.0, lang: str = "ru",
                  merge_window_s: float = 0.0, clock: Callable[[], float] = time.monotonic,
-                 history: int = 100) -> None:
+                 history: int = 100, on_start: Callable[[Announcement], None] | None = None,
+                 on_finish: Callable[[Announcement], None] | None = None) -> None:
         self.cache = cache
         self.player = player
         self.settings = AnnouncementSettings(voice_on=voice, repeat=repeat, volume=volume, lang=lang)
@@ -355,6 +380,12 @@ class Announcer:
         self._thread: threading.Thread | None = None
         self.played: deque[Announcement] = deque(maxlen=history)
         self.errors = 0
+        self.on_start = on_start      # the sound really began (player-reported when it can)
+        self.on_finish = on_finish    # played (or failed); after ``finished_at``
+        self._prerender_key: tuple | None = None
+        self._prerender_stop = threading.Event()
+        self.prerendered = threading.Event()   # set when the last prepare() finished
+        self.prerender_count = 0
 
     # -- settings ------------------------------------------------------------------
     def configure(self, *, repeat: int | None = None, voice: bool | None = None,
@@ -373,6 +404,7 @@ class Announcer:
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """Play what is queued, then stop the worker."""
+        self._prerender_stop.set()
         if self._thread is None:
             return
         self._queue.put(_Stop())
@@ -403,6 +435,37 @@ class Announcer:
         self._queue.put(item)
         return item
 
+    def prepare(self, prefixes: list[str], windows: list[int], first: int = PRERENDER_FIRST) -> bool:
+        """Render the first calls of the day (``first`` tickets of each prefix for every
+        window, with the current settings) on a background thread, so the morning's
+        first announcements start at once. Returns False when nothing new was asked."""
+        if self.cache is None or not prefixes or not windows:
+            self.prerendered.set()
+            return False
+        settings = self.settings
+        key = (tuple(prefixes), tuple(windows), first, settings)
+        with self._lock:
+            if key == self._prerender_key:
+                return False
+            self._prerender_key = key
+        self.prerendered.clear()
+        tickets = first_tickets(prefixes, windows, first)
+
+        def work() -> None:
+            began = time.monotonic()
+            try:
+                self.cache.chime_path()
+                self.prerender_count = self.cache.prerender(tickets, windows, settings, stop=self._prerender_stop)
+                log.info("prerendered %d announcements in %.1f s", self.prerender_count, time.monotonic() - began)
+            except Exception:
+                log.exception("prerendering announcements failed; they are rendered when called")
+            finally:
+                if key == self._prerender_key:
+                    self.prerendered.set()
+
+        threading.Thread(target=work, name="announce-prerender", daemon=True).start()
+        return True
+
     @property
     def pending(self) -> int:
         with self._lock:
@@ -427,15 +490,44 @@ class Announcer:
                 self._pending.remove(item)
             try:
                 item.path = self.render(item)
-                item.started_at = self.clock()
                 if item.path is not None:
-                    self.player.play(item.path)
+                    self._play(item)
+                else:
+                    self._started(item)
                 item.finished_at = self.clock()
             except Exception:  # never let one bad announcement stop the ones after it
                 self.errors += 1
                 log.exception("announcement %s → %s failed", item.ticket, item.window)
             finally:
+                self._hook(self.on_finish, item)
                 with self._idle:
                     self.played.append(item)
                     self._busy -= 1
                     self._idle.notify_all()
+
+    def _play(self, item: Announcement) -> None:
+        if _accepts_on_start(self.player):
+            self.player.play(item.path, on_start=lambda: self._started(item))
+        else:  # a player without the hook: the closest we know is just before it
+            self._started(item)
+            self.player.play(item.path)
+
+    def _started(self, item: Announcement) -> None:
+        if item.started_at is None:
+            item.started_at = self.clock()
+            self._hook(self.on_start, item)
+
+    @staticmethod
+    def _hook(hook: Callable[[Announcement], None] | None, item: Announcement) -> None:
+        if hook is not None:
+            try:
+                hook(item)
+            except Exception:
+                log.exception("announcer hook %r failed", hook)
+
+
+def _accepts_on_start(player: Player) -> bool:
+    try:
+        return "on_start" in inspect.signature(player.play).parameters
+    except (TypeError, ValueError):
+        return False

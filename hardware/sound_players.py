@@ -7,6 +7,9 @@
 * ``NullPlayer`` only remembers what it was given.
 
 ``make_player("auto")`` picks aplay, then paplay, then the null player.
+
+``play`` takes an optional ``on_start()`` that the player calls the moment the sound
+really begins (after loading, decoding or spawning), so the caller can time it.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import threading
 import time
 import wave
 from pathlib import Path
+from collections.abc import Callable
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -26,8 +30,16 @@ log = logging.getLogger(__name__)
 class Player(Protocol):
     name: str
 
-    def play(self, path: Path) -> None:
-        """Play ``path`` and return when it has finished."""
+    def play(self, path: Path, on_start: Callable[[], None] | None = None) -> None:
+        """Play ``path`` and return when it has finished; ``on_start()`` when it begins."""
+
+
+def _started(on_start: Callable[[], None] | None) -> None:
+    if on_start is not None:
+        try:
+            on_start()
+        except Exception:  # a broken hook must not cost the announcement
+            log.exception("on_start hook failed")
 
 
 def wav_duration(path: str | os.PathLike) -> float:
@@ -43,7 +55,8 @@ class NullPlayer:
     def __init__(self) -> None:
         self.played: list[Path] = []
 
-    def play(self, path: Path) -> None:
+    def play(self, path: Path, on_start: Callable[[], None] | None = None) -> None:
+        _started(on_start)
         self.played.append(Path(path))
 
 
@@ -61,7 +74,7 @@ class FilePlayer:
         self.played: list[Path] = []
         self._lock = threading.Lock()
 
-    def play(self, path: Path) -> None:
+    def play(self, path: Path, on_start: Callable[[], None] | None = None) -> None:
         with self._lock:
             target = self.directory / f"{len(self.played) + 1:04d}.wav"
             shutil.copyfile(path, target)
@@ -69,6 +82,7 @@ class FilePlayer:
             duration = wav_duration(target)
             with open(self.directory / "played.log", "a", encoding="utf-8") as f:
                 f.write(f"{time.time():.3f}\t{target.name}\t{duration:.3f}\t{Path(path).name}\n")
+        _started(on_start)
         if self.realtime:
             time.sleep(duration)
 
@@ -85,15 +99,19 @@ class CommandPlayer:
         self.argv = [exe, "-q"] if command == "aplay" else [exe]
         self.grace_s = grace_s
 
-    def play(self, path: Path) -> None:
+    def play(self, path: Path, on_start: Callable[[], None] | None = None) -> None:
         timeout = wav_duration(path) + self.grace_s
+        proc = subprocess.Popen([*self.argv, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _started(on_start)
         try:
-            proc = subprocess.run([*self.argv, str(path)], capture_output=True, timeout=timeout)
+            _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
             log.error("%s did not finish %s within %.1f s; killed", self.name, path, timeout)
             return
         if proc.returncode != 0:
-            log.error("%s failed on %s: %s", self.name, path, proc.stderr.decode(errors="replace").strip())
+            log.error("%s failed on %s: %s", self.name, path, err.decode(errors="replace").strip())
 
 
 class KivyPlayer:
@@ -105,7 +123,7 @@ class KivyPlayer:
     def __init__(self, poll_s: float = 0.02) -> None:
         self.poll_s = poll_s
 
-    def play(self, path: Path) -> None:
+    def play(self, path: Path, on_start: Callable[[], None] | None = None) -> None:
         from kivy.core.audio import SoundLoader
 
         sound = SoundLoader.load(str(path))
@@ -114,6 +132,7 @@ class KivyPlayer:
             return
         duration = sound.length if sound.length and sound.length > 0 else wav_duration(path)
         sound.play()
+        _started(on_start)
         # on_stop is not reliable without a device: wait for the known length, then unload.
         deadline = time.monotonic() + duration + 0.2
         while time.monotonic() < deadline and sound.state == "play":

@@ -8,6 +8,10 @@ never freezes the screen. New views come back to the UI thread with
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -82,6 +86,22 @@ class KioskApp(App):
     def on_start(self):
         from deploy.watchdog import start_ui_watchdog
         start_ui_watchdog(Clock.schedule_interval, "kiosk running")
+        if threading.current_thread() is threading.main_thread():
+            # SIGTERM (systemd stop) closes the app, so the kiosk says "offline" itself
+            signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda dt: self.stop()))
+        first_frame_file = os.environ.get("TALON_FIRST_FRAME_FILE")
+        if first_frame_file:  # `talon bench kiosk`: when was the first frame on screen
+            self._note_first_frame(first_frame_file)
+
+    @staticmethod
+    def _note_first_frame(path: str) -> None:
+        from kivy.core.window import Window
+
+        def flipped(*_):
+            Window.unbind(on_flip=flipped)
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(f"{time.time():.6f}\n")  # wall clock, comparable across processes
+        Window.bind(on_flip=flipped)
 
     def on_stop(self):
         for event in getattr(self, "_clock_events", ()):

@@ -7,7 +7,10 @@ Rules it keeps:
 * a ticket is printed only when the hub issued it (``issue``/``checkin`` replied ok);
 * the printer is checked *before* asking the hub, so no ticket is issued that cannot
   be printed; when printing still fails the number stays on screen with a reprint;
-* a refused or unanswered command leaves nothing half-done and says why, politely.
+* a refused or unanswered command leaves nothing half-done and says why, politely;
+* an unanswered ``issue``/``checkin`` is kept with its command id: «Повторить», or the
+  visitor tapping the same topic/code again, re-sends it with the SAME id, so a hub that
+  did store the first one answers with that ticket instead of issuing a second number.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from datetime import datetime
 from enum import Enum
 
 from broker.errors import CommandError, HubUnreachable
+from broker.messages import new_id
 from hardware.printer import PrinterError, PrinterState
 from hardware.printer_ticket import TicketLayout, eta_minutes
 from kiosk import office
@@ -45,6 +49,7 @@ class Screen(str, Enum):
     TICKET = "ticket"
     PRINT_FAILED = "print_failed"
     MESSAGE = "message"
+    UNREACHABLE = "unreachable"   # the hub did not answer: «Повторить» / «Вызов персонала»
     OUT_OF_SERVICE = "out_of_service"
 
 
@@ -53,7 +58,7 @@ class KioskOptions:
     ticket_display_s: float = 8.0     # «Возьмите, пожалуйста, талон», then back to start
     message_display_s: float = 15.0   # refusals and errors
     idle_timeout_s: float = 45.0      # nobody touched the screen
-    request_timeout_s: float = 10.0   # long enough to ride out a hub restart (~4 s, `talon bench drills`)
+    request_timeout_s: float = 3.0    # the issue: "hub unreachable" said politely within 3 s
     lang: str = "ru"
     device_version: str = "0.1.0"
 
@@ -105,6 +110,7 @@ class KioskPresenter:
         self.checkin_code = ""
         self.message = ("", "")
         self.ticket_layout: TicketLayout | None = None
+        self.pending: tuple[str, dict, str] | None = None   # (op, args, command id) not answered yet
         self._screen_since = monotonic()
         self._last_touch = monotonic()
         self._last_view: KioskView | None = None
@@ -240,6 +246,13 @@ class KioskPresenter:
         if self.ticket_layout is not None and self.screen == Screen.PRINT_FAILED:
             self._print(self.ticket_layout)
 
+    def retry(self) -> None:
+        """«Повторить» on the unreachable screen: the same command with the same id."""
+        self.touch()
+        if self.pending is not None:
+            op, args, _ = self.pending
+            self._issue(op, args)
+
     def call_staff(self) -> None:
         self.touch()
         self.publish_status(help_requested_at=self._now().isoformat(timespec="seconds"))
@@ -275,12 +288,11 @@ class KioskPresenter:
         """Called about once a second: timeouts back to the start, and the clock."""
         now = self._monotonic()
         on_screen, idle = now - self._screen_since, now - self._last_touch
-        if self.screen == Screen.TICKET and on_screen >= self.options.ticket_display_s:
-            self.go_home()
-        elif self.screen == Screen.MESSAGE and on_screen >= self.options.message_display_s:
-            self.go_home()
-        elif self.screen not in (Screen.ATTRACT, Screen.OUT_OF_SERVICE, Screen.PRINTING) \
-                and idle >= self.options.idle_timeout_s:
+        if (self.screen == Screen.TICKET and on_screen >= self.options.ticket_display_s) \
+                or (self.screen == Screen.MESSAGE and on_screen >= self.options.message_display_s) \
+                or (self.screen not in (Screen.ATTRACT, Screen.OUT_OF_SERVICE, Screen.PRINTING)
+                    and idle >= self.options.idle_timeout_s):
+            self.pending = None  # this visitor has gone: the next one starts afresh
             self.go_home()
         else:
             self._changed()  # the clock and the greeting follow the time
@@ -297,17 +309,27 @@ class KioskPresenter:
 
     def _issue(self, op: str, args: dict) -> None:
         self.poll_printer()  # never let the hub issue a ticket this printer cannot print
-        if not self._ready_to_issue():
+        if self.tickets_stopped:
+            self._go(Screen.OUT_OF_SERVICE)
+            return
+        same = self.pending is not None and self.pending[:2] == (op, args)
+        request_id = self.pending[2] if same else new_id()
+        self.pending = (op, args, request_id)
+        if not self.connected:
+            self._show_unreachable()
             return
         self._go(Screen.PRINTING)
         try:
-            ticket = self.bus.request(op, args, timeout=self.options.request_timeout_s).get("ticket")
+            reply = self.bus.request(op, args, timeout=self.options.request_timeout_s, request_id=request_id)
         except HubUnreachable:
-            self._show_message(text(self.lang, "sorry"), text(self.lang, "hub_unreachable"))
+            self._show_unreachable()
             return
         except CommandError as refusal:
+            self.pending = None
             self._show_message(text(self.lang, "sorry"), self._refusal_text(refusal))
             return
+        self.pending = None
+        ticket = reply.get("ticket")
         if not ticket or not ticket.get("number"):
             self._show_message(text(self.lang, "sorry"), text(self.lang, "error_generic"))
             return
@@ -337,6 +359,10 @@ class KioskPresenter:
     # --- the view ----------------------------------------------------------------------------
     def _topics(self) -> list[Choice]:
         return office.topic_choices(self.config, self.queue, self.lang, self.segment)
+
+    def _show_unreachable(self) -> None:
+        self.message = (text(self.lang, "sorry"), text(self.lang, "hub_unreachable_retry"))
+        self._go(Screen.UNREACHABLE)
 
     def _show_message(self, title: str, body: str) -> None:
         self.message = (title, body)

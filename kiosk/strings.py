@@ -59,6 +59,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "sorry": "Извините",
         "hub_unreachable": "Нет связи с сервером очереди. Талон не выдан. Пожалуйста, "
                            "попробуйте ещё раз через минуту или обратитесь к администратору.",
+        "hub_unreachable_retry": "Нет связи с сервером очереди. Пожалуйста, нажмите «Повторить» "
+                                 "через несколько секунд или «Вызов персонала».",
+        "retry": "Повторить",
         "offline_banner": "Нет связи с сервером очереди…",
         "topic_closed": "Приём по этой теме сейчас не ведётся.",
         "out_of_service_title": "Терминал временно не работает",
@@ -122,6 +125,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "sorry": "Sorry",
         "hub_unreachable": "No connection to the queue server. No ticket was issued. Please "
                            "try again in a minute or ask the administrator.",
+        "hub_unreachable_retry": "No connection to the queue server. Please press \"Try again\" "
+                                 "in a few seconds or \"Call staff\".",
+        "retry": "Try again",
         "offline_banner": "No connection to the queue server…",
         "topic_closed": "This topic is not open at the moment.",
         "out_of_service_title": "This terminal is temporarily out of service",

@@ -111,10 +111,8 @@ def summary(session: Session, config: OfficeConfig, args, today: date) -> Report
     period = parse_period(args, tz, today)
     group = args.get("group") if args.get("group") in GROUP_LABELS else "topic"
     f = filters_from(args, config)
-    rows = stats.fetch_legs(session, config.office_id, period.start, period.end, **f)
-    by_group = stats.summarize(rows, config, group)
-    by_topic = by_group if group == "topic" else stats.summarize(rows, config, "topic")
-    by_hour = stats.summarize(rows, config, "hour")
+    figures = stats.reports(session, config, period.start, period.end, tuple({group: 0, "topic": 0, "hour": 0}), **f)
+    by_group, by_topic, by_hour = figures[group], figures["topic"], figures["hour"]
     tables = [figures_table(f"{_('Сводный отчёт')}: {_(GROUP_LABELS[group])}", by_group, group, config,
                             with_norms=group == "topic")]
     hour_table = Table(_("Нагрузка по часам"), [("key", _("Час"), "text"), ("tickets", _("Талонов"), "int"),
@@ -156,10 +154,10 @@ def operators_report(session: Session, config: OfficeConfig, args, today: date) 
 def noshows_report(session: Session, config: OfficeConfig, args, today: date) -> Report:
     period = parse_period(args, ZoneInfo(config.timezone), today)
     f = filters_from(args, config)
-    rows = stats.fetch_legs(session, config.office_id, period.start, period.end, **f)
+    by = stats.reports(session, config, period.start, period.end, ("topic", "window"), **f)
     tables = []
     for group in ("topic", "window"):
-        figures = stats.summarize(rows, config, group)
+        figures = by[group]
         tables.append(Table(f"{_('Неявки и переводы')}: {_(GROUP_LABELS[group])}", [
             ("key", _(GROUP_LABELS[group]).capitalize(), "text"), ("tickets", _("Талонов"), "int"),
             ("no_shows", _("Не явились"), "int"), ("no_show_share", "Доля неявок", "share"),
@@ -221,14 +219,14 @@ def monthly_report(session: Session, config: OfficeConfig, args, today: date) ->
     tz = ZoneInfo(config.timezone)
     start, end = stats.month_bounds(year, month, tz)
     ytd_start, _end = stats.month_bounds(year, 1, tz)
-    this_month = stats.report(session, config, start, end, "topic")
+    month_figures = stats.reports(session, config, start, end, ("topic", "total"))
+    this_month, total = month_figures["topic"], month_figures["total"]
     cumulative = stats.report(session, config, ytd_start, end, "topic")
-    total = stats.report(session, config, start, end, "total")
     label = f"{month:02d}.{year}"
     tables = [figures_table(f"{_('Месяц')} {label}", this_month, "topic", config),
               figures_table(f"{_('С начала года')} (01–{month:02d}.{year})", cumulative, "topic", config),
               figures_table(_("итого").capitalize(), total, "total", config, with_norms=False)]
-    disclosure = stats.disclosure(session, config, year)[month - 1]
+    disclosure = stats.disclosure(session, config, year, months=(month,))[0]
     tables.append(Table(_("Раскрытие информации за год") + " (003:207-208)", [
         ("month", _("Месяц"), "text"), ("visitors", _("Посетителей"), "int"),
         ("mean_wait_until_service_min", DISCLOSURE_WAIT, "min"), ("mean_service_min", DISCLOSURE_SERVICE, "min")],

@@ -14,6 +14,7 @@ from server.periods import KINDS, PeriodError
 from server.report_data import GROUP_LABELS, REPORTS, SEGMENTS, TITLES, operators, previous_month
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+FILTERED = ("summary", "operators", "noshows")     # the reports whose form filters by operator
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -27,7 +28,7 @@ def _build(name: str):
     config = office_config()
     with session_scope() as db:
         report = REPORTS[name](db, config, request.args, _today())
-        ops = operators(db, config)
+        ops = operators(db, config) if name in FILTERED else []
     return report, ops
 
 

@@ -134,6 +134,15 @@ def test_printer_file_connection_writes_the_composed_bytes(tmp_path):
     assert target.read_bytes() == printer.compose(layout())
 
 
+def test_printer_file_connection_keeps_every_ticket_across_status_reads(tmp_path):
+    target = tmp_path / "tickets.bin"
+    printer = TicketPrinter(PrinterSettings(connection="file", target=str(target)))
+    printer.print_ticket(layout())
+    printer.status()
+    printer.print_ticket(layout())
+    assert target.read_bytes() == printer.compose(layout()) * 2
+
+
 def test_printer_unreachable_network_printer_is_offline():
     import socket
     with socket.socket() as sock:  # a port nobody listens on

@@ -130,8 +130,15 @@ class KioskKivyTest(GraphicUnitTest):
         self.bus.connected = False
         self.go("begin", screen="segment")
         self.go("choose_segment", "b2c", screen="topics")
-        self.go("choose_topic", "A", screen="message")
+        self.go("choose_topic", "A", screen="unreachable")
         self.shot("hub-unreachable")
+        self.button("Вызов персонала")
+        self.bus.connected = True
+        self.tap(self.button("Повторить"))
+        self.wait_for(lambda: self.root.current == "ticket")
+        assert len(self.bus.request_ids) == 2 and self.bus.request_ids[1] is not None
+
+        self.go("go_home", screen="attract")
         self.bus.set_connected(False)
         self.go("go_home", screen="attract")
         self.wait_for(lambda: self.app.vm.banner)

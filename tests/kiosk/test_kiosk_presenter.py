@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from broker.errors import CommandError
+from broker.errors import CommandError, HubUnreachable
 from hardware.printer_fake import FakePrinter
 from hardware.printer_status import PrinterState
 from kiosk.presenter import KioskOptions, KioskPresenter, Screen
@@ -357,9 +357,122 @@ def test_kiosk_hub_unreachable_during_issue_prints_nothing(kiosk, bus, printer):
     bus.connected = False  # the request fails, as after the client's retries
     kiosk.choose_topic("A")
     view = kiosk.view()
-    assert view.screen == Screen.MESSAGE
+    assert view.screen == Screen.UNREACHABLE
     assert view.message_body.startswith("Нет связи с сервером очереди")
     assert printer.jobs == []
+
+
+def unanswered(bus, times=1):
+    """The next ``times`` requests reach FakeBus (their ids are recorded) but get no reply."""
+    hub, left = bus.handler, [times]
+
+    def handler(op, args):
+        if left[0]:
+            left[0] -= 1
+            raise HubUnreachable()
+        return hub(op, args)
+    bus.handler = handler
+
+
+def tap_topic_a(kiosk):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+
+
+def test_kiosk_gives_up_on_the_hub_within_three_seconds():
+    assert KioskOptions().request_timeout_s == 3.0
+
+
+def test_kiosk_unreachable_offers_retry_and_call_staff_and_retry_reuses_the_id(kiosk, bus, printer):
+    unanswered(bus)
+    tap_topic_a(kiosk)
+    view = kiosk.view()
+    assert view.screen == Screen.UNREACHABLE and printer.jobs == []
+    assert "«Повторить»" in view.message_body and "«Вызов персонала»" in view.message_body
+    kiosk.retry()
+    assert kiosk.view().screen == Screen.TICKET and len(printer.jobs) == 1
+    assert len(bus.request_ids) == 2 and bus.request_ids[0] == bus.request_ids[1] is not None
+    assert bus.sent[0] == bus.sent[1]
+
+
+def test_kiosk_tapping_the_same_topic_again_reuses_the_id(kiosk, bus, printer):
+    unanswered(bus, times=2)
+    tap_topic_a(kiosk)
+    kiosk.go_home()
+    tap_topic_a(kiosk)                 # unanswered again
+    assert kiosk.view().screen == Screen.UNREACHABLE
+    kiosk.go_home()
+    tap_topic_a(kiosk)
+    assert kiosk.view().screen == Screen.TICKET and len(printer.jobs) == 1
+    assert len(set(bus.request_ids)) == 1 and len(bus.request_ids) == 3
+
+
+def test_kiosk_same_booking_code_again_reuses_the_id(kiosk, bus):
+    unanswered(bus)
+    kiosk.open_checkin()
+    for digit in "4821":
+        kiosk.press_digit(digit)
+    kiosk.submit_checkin()
+    assert kiosk.view().screen == Screen.UNREACHABLE
+    kiosk.go_home()
+    kiosk.open_checkin()
+    for digit in "4821":
+        kiosk.press_digit(digit)
+    kiosk.submit_checkin()
+    assert kiosk.view().screen == Screen.TICKET
+    assert bus.request_ids[0] == bus.request_ids[1]
+
+
+def test_kiosk_a_different_choice_gets_a_fresh_id(kiosk, bus):
+    unanswered(bus)
+    tap_topic_a(kiosk)
+    kiosk.go_home()
+    kiosk.begin()
+    kiosk.choose_segment("b2b")
+    kiosk.choose_topic("D")
+    assert kiosk.view().screen == Screen.TICKET
+    assert len(set(bus.request_ids)) == 2 and None not in bus.request_ids
+
+
+def test_kiosk_the_next_ticket_after_a_success_gets_a_fresh_id(kiosk, bus, printer):
+    tap_topic_a(kiosk)
+    kiosk.go_home()
+    tap_topic_a(kiosk)
+    assert len(printer.jobs) == 2 and len(set(bus.request_ids)) == 2
+
+
+def test_kiosk_unreachable_screen_times_out_and_the_next_visitor_starts_afresh(kiosk, bus, clock):
+    unanswered(bus)
+    tap_topic_a(kiosk)
+    clock.advance(44)
+    kiosk.tick()
+    assert kiosk.view().screen == Screen.UNREACHABLE   # the visitor may still be deciding
+    clock.advance(1)
+    kiosk.tick()
+    assert kiosk.view().screen == Screen.ATTRACT and kiosk.pending is None
+    tap_topic_a(kiosk)
+    assert kiosk.view().screen == Screen.TICKET and len(set(bus.request_ids)) == 2
+
+
+def test_kiosk_call_staff_from_the_unreachable_screen_keeps_the_retry(kiosk, bus, printer):
+    unanswered(bus)
+    tap_topic_a(kiosk)
+    kiosk.call_staff()
+    assert bus.statuses[-1]["help_requested_at"]
+    kiosk.retry()
+    assert len(printer.jobs) == 1 and bus.request_ids[0] == bus.request_ids[1]
+
+
+def test_kiosk_tap_while_disconnected_sends_nothing_and_offers_retry(kiosk, bus, printer):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    bus.set_connected(False)
+    kiosk.choose_topic("A")
+    assert kiosk.view().screen == Screen.UNREACHABLE and bus.sent == []
+    bus.set_connected(True)
+    kiosk.retry()
+    assert len(printer.jobs) == 1 and len(bus.request_ids) == 1 and kiosk.pending is None
 
 
 def test_kiosk_disconnected_hub_shows_a_banner_and_blocks_start(kiosk, bus, printer):

@@ -3,6 +3,6 @@ from server import bench
 
 def test_bench_quick_reports_its_figures():
     out = bench.run(quick=True)
-    assert out["days"] == 5 and out["tickets"] > 100
-    for key in ("dashboard_snapshot_median_ms", "monthly_report_page_median_ms", "summary_xlsx_median_ms"):
-        assert out[key] > 0
+    for key in ("monthly_report_ms", "year_report_ms", "live_json_ms", "tickets", "dataset"):
+        assert key in out
+    assert set(bench.GOALS) <= set(out)

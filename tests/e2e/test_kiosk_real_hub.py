@@ -1,0 +1,109 @@
+"""The kiosk against a real hub (``OfficeRuntime`` with mosquitto on loopback):
+
+* the hub stalls, the kiosk gives up and offers «Повторить»; the hub then applies the
+  first attempt; the retry carries the same command id and gets the same ticket, and
+  the database holds exactly one;
+* ``talon kiosk`` as a process (offscreen) comes online at the hub and stops cleanly.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from broker import directory
+from broker.brokers import find_mosquitto
+from broker.client import HubClient
+from broker.office_runtime import OfficeRuntime, RuntimeSettings
+from hardware.printer_fake import FakePrinter
+from kiosk.presenter import KioskPresenter, Screen
+from queue_core.config import parse_office_toml
+from storage.models import PresenceRow, TicketRow
+from tests.e2e.conftest import office_toml, wait_for
+from tests.mqtt_fixtures import OFFICE, broker_dir, free_port, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def hub():
+    if not find_mosquitto():
+        pytest.skip("mosquitto is not installed")
+    folder = broker_dir()  # mosquitto (its own user) must reach its files
+    runtime = OfficeRuntime(RuntimeSettings(
+        config=parse_office_toml(office_toml(windows=1, office=OFFICE)), data_dir=folder,
+        database_url=f"sqlite:///{folder}/talon.db", broker_kind="mosquitto", port=free_port(), web_port=None))
+    with runtime.db.sessions() as s, s.begin():
+        runtime.passwords = {"kiosk-1": directory.add_device(s, OFFICE, "kiosk-1", "kiosk"),
+                             "counter-1": directory.add_device(s, OFFICE, "counter-1", "counter", window=1)}
+    runtime.start()
+    yield runtime
+    runtime.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def client(hub, device: str, role: str) -> HubClient:
+    return HubClient(hub.broker_url, OFFICE, device, role, password=hub.passwords[device])
+
+
+def numbers(hub) -> list[str]:
+    with hub.db.sessions() as s:
+        return s.execute(select(TicketRow.number).order_by(TicketRow.id)).scalars().all()
+
+
+def presence(hub, device: str) -> list[tuple[str, str | None]]:
+    with hub.db.sessions() as s:
+        rows = s.execute(select(PresenceRow).where(PresenceRow.device == device).order_by(PresenceRow.id)).scalars()
+        return [(r.state, r.printer) for r in rows]
+
+
+def test_kiosk_retry_after_an_unanswered_issue_gets_the_same_ticket(hub, bus):
+    bus.start(client(hub, "counter-1", "counter")).request("open", {"window": 1})
+    printer = FakePrinter()
+    kiosk = KioskPresenter(bus.start(client(hub, "kiosk-1", "kiosk")), printer)
+    kiosk.start()
+    wait_until(lambda: kiosk.config and kiosk.queue, what="the kiosk reading the hub's state")
+
+    stalled = threading.Event()
+    hub.hub.run_on_writer(lambda: stalled.wait(60))   # the hub's single writer hangs
+    try:
+        kiosk.begin()
+        kiosk.choose_topic("A")                        # every copy of the command waits in the hub
+        assert kiosk.screen is Screen.UNREACHABLE and printer.jobs == []
+    finally:
+        stalled.set()
+    wait_until(lambda: numbers(hub) == ["А001"], what="the hub applying the first attempt")
+
+    kiosk.retry()
+    assert kiosk.screen is Screen.TICKET and kiosk.ticket_layout.number == "А001"
+    assert len(printer.jobs) == 1
+    assert numbers(hub) == ["А001"]                    # one ticket, not two
+
+
+def test_talon_kiosk_process_comes_online_and_stops_cleanly(hub, tmp_path):
+    kivy_home = tmp_path / "kivy"
+    kivy_home.mkdir()
+    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "KIVY_NO_ARGS": "1",
+           "KIVY_HOME": str(kivy_home), "TALON_DEVICE_PASSWORD": hub.passwords["kiosk-1"]}
+    log = tmp_path / "kiosk.log"
+    with log.open("w") as out:
+        kiosk = subprocess.Popen(
+            [sys.executable, "-m", "talon", "kiosk", "--broker", hub.broker_url, "--office", OFFICE,
+             "--device", "kiosk-1", "--printer", "file", "--printer-target", str(tmp_path / "tickets.bin"),
+             "--size", "800x480"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        # online, with the printer state its presenter read: the app is really up
+        wait_for(lambda: ("online", "unknown") in presence(hub, "kiosk-1") or kiosk.poll() is not None,
+                 timeout=60, what="the kiosk coming online at the hub")
+        assert kiosk.poll() is None, log.read_text()
+        kiosk.send_signal(signal.SIGTERM)
+        assert kiosk.wait(30) == 0, log.read_text()
+    finally:
+        if kiosk.poll() is None:
+            kiosk.kill()
+            kiosk.wait()
+    wait_for(lambda: presence(hub, "kiosk-1")[-1][0] == "offline", what="the kiosk saying it went offline")
