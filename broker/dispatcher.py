@@ -87,6 +87,7 @@ class Dispatcher:
         self.presence: dict[str, tuple[str, str | None]] = {}   # device -> (state, printer state)
         self.calls: deque[dict] = deque(maxlen=db.config.board_history)
         self.seen = SeenCommands()
+        self.queue_dirty = False
         with db.sessions() as s:
             self.seen.load(s, self.office_id)
         self.reload_directory()
@@ -135,7 +136,13 @@ class Dispatcher:
 
     def refresh(self) -> list[Publication]:
         """The queue state ages with the clock (oldest waits, cut-offs): republish it."""
+        self.queue_dirty = False
         return [Publication(self.topics.state("queue"), states.queue_state(self.office, self.clock()), True)]
+
+    def flush(self) -> list[Publication]:
+        """The queue state, if commands changed it since it was last published. The hub
+        calls this when no command is waiting, so a burst costs one rebuild, not one each."""
+        return self.refresh() if self.queue_dirty else []
 
     # ------------------------------------------------------------------ commands
     def handle_command(self, device: str, raw: bytes) -> Iterator[Publication]:
@@ -269,7 +276,7 @@ class Dispatcher:
             yield Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True)
         for n in sorted({e.window for e in events if e.window is not None}):
             yield Publication(self.topics.window_state(n), states.window_state(self.office, n, self.operator_names), True)
-        yield Publication(self.topics.state("queue"), states.queue_state(self.office, now), True)
+        self.queue_dirty = True      # rebuilt once the burst of commands is over (``flush``)
 
     def _remember_call(self, ticket: str, window: int, topic: str, at: datetime, recall: bool) -> None:
         previous = next((c for c in self.calls if c["ticket"] == ticket and c["window"] == window), None)

@@ -22,6 +22,7 @@ from storage.queue_db import QueueDatabase
 log = logging.getLogger(__name__)
 
 REFRESH_S = 15.0
+FLUSH_EVERY_S = 0.2     # under a sustained burst the queue state still goes out this often
 _STOP = object()
 
 
@@ -80,7 +81,14 @@ class Hub:
 
     # ------------------------------------------------------------------ worker
     def _work(self) -> None:
+        last_flush = time.monotonic()
         while True:
+            if self._inbox.empty() or time.monotonic() - last_flush > FLUSH_EVERY_S:
+                try:
+                    self._publish(self.dispatcher.flush())     # idle (or busy for long): queue state out
+                except Exception:
+                    log.exception("hub worker: publishing the queue state failed; carrying on")
+                last_flush = time.monotonic()
             kind, device, payload = self._inbox.get()
             if kind is _STOP:
                 return

@@ -10,7 +10,6 @@ import logging
 import threading
 from pathlib import Path
 
-from kivy.animation import Animation
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
@@ -26,6 +25,7 @@ log = logging.getLogger(__name__)
 KV_FILE = Path(__file__).with_name("board.kv")
 PANEL_RGBA = [0.07, 0.11, 0.21, 1]
 FLASH_RGBA = [0.16, 0.30, 0.62, 1]
+FLASH_STEP_S = 0.25
 _kv_loaded = False
 
 
@@ -70,6 +70,7 @@ class BoardView(FloatLayout):
         self._rev = 0
         self._rows_key = None
         self.flashes = 0   # how many times the panel started blinking
+        self._flash_ev = None
 
     def update(self, m: BoardModel) -> None:
         self.office, self.clock, self.notice = m.office, m.clock, m.notice
@@ -90,12 +91,31 @@ class BoardView(FloatLayout):
                 self.flash()
         self._fill_rows(m)
 
-    def flash(self) -> None:
-        """The visual cue that goes with the chime (REQ-V-8): the panel blinks three times."""
+    def flash(self, times: int = 3, step_s: float = FLASH_STEP_S) -> None:
+        """The visual cue that goes with the chime (REQ-V-8): the panel blinks three times.
+
+        A stepped blink (bright / normal every ``step_s``) rather than a smooth fade: as
+        visible across a hall, and 6 redraws instead of ~90, so a software renderer is
+        never still busy with the blink when the next number has to appear."""
+        if self._flash_ev is not None:
+            self._flash_ev.cancel()
         self.flashes += 1
-        Animation.cancel_all(self, "flash_rgba")
-        anim = Animation(flash_rgba=FLASH_RGBA, duration=0.25) + Animation(flash_rgba=PANEL_RGBA, duration=0.25)
-        (anim + anim + anim).start(self)
+        self.flash_rgba = FLASH_RGBA
+        steps = [2 * times - 1]
+
+        def step(dt) -> bool:
+            steps[0] -= 1
+            self.flash_rgba = FLASH_RGBA if steps[0] % 2 == 0 and steps[0] > 0 else PANEL_RGBA
+            if steps[0] <= 0:
+                self._flash_ev = None
+                return False
+            return True
+
+        self._flash_ev = Clock.schedule_interval(step, step_s)
+
+    @property
+    def flashing(self) -> bool:
+        return self._flash_ev is not None
 
     def _fill_rows(self, m: BoardModel) -> None:
         key = (m.grid_mode, m.history, m.grid, m.history and m.history[0])
@@ -160,14 +180,12 @@ class BoardApp(App):
         self.view = None
         self._shown: str = ""         # the number on screen, for the frame mark
         self._frame_pending: str | None = None
+        self._offline: str = ""
 
     def build(self):
         self.title = "Talon"
         self.view = WindowView() if isinstance(self.presenter, WindowPresenter) else BoardView()
-        def _dbg(model):
-            if self.tracer: self.tracer.mark("dbg_change", model.now_calling.ticket if getattr(model, "now_calling", None) else "-")
-            Clock.schedule_once(lambda dt: self._show(model))
-        self.presenter.on_change = _dbg
+        self.presenter.on_change = lambda model: Clock.schedule_once(lambda dt: self._show(model))
         if self.tracer is not None:
             from kivy.core.window import Window
 
@@ -187,17 +205,14 @@ class BoardApp(App):
 
     def _show(self, model) -> None:
         flashes = getattr(self.view, "flashes", 0)
-        if self.tracer: self.tracer.mark("dbg_show", "-")
         self.view.update(model)
-        if self.tracer:
-            self.tracer.mark("dbg_updated", "-")
-            Clock.schedule_once(lambda dt: self.tracer.mark("dbg_tick0", "-"), 0)
-            from kivy.core.window import Window
-            Window.bind(on_draw=lambda *a: self.tracer.mark("dbg_draw", "-"))
         if self.tracer is None:
             return
         if getattr(self.view, "flashes", 0) != flashes and model.now_calling is not None:
             self.tracer.mark("flash", model.now_calling.ticket)
+        if model.offline_text != self._offline:
+            self._offline = model.offline_text
+            self.tracer.mark("offline_shown" if model.offline_text else "online_shown")
         if isinstance(model, WindowModel):
             shown = model.ticket
         else:
@@ -209,7 +224,6 @@ class BoardApp(App):
 
     def _on_flip(self, window):
         """Mark the first frame that shows a new number, right after it reached the screen."""
-        if self.tracer: self.tracer.mark("dbg_flip", "-")
         if self._frame_pending is None:
             return None
         ticket, self._frame_pending = self._frame_pending, None

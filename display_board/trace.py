@@ -3,6 +3,8 @@
 The board appends one line per mark, ``<kind> <ticket> <time.time()>``:
 
 * ``connected - t`` / ``disconnected - t``: the bus came up / went down;
+* ``offline_shown - t`` / ``online_shown - t``: the «Нет связи» badge appeared / went away;
+* ``flash <ticket> t``: the panel started blinking for a call;
 * ``prerendered <count> t``: the first calls of the day are rendered;
 * ``frame <ticket> t``: the first frame that shows a newly called number was swapped
   to the screen (the big slot of the hall board, the main line of a window display);

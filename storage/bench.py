@@ -216,7 +216,7 @@ def generate_office_year(url: str, config, count: int, end: datetime, seed: int 
             times = []
             first_hour = opening.hour
 
-            def hour_of(t: float) -> int:
+            def hour_of(t: float, first_hour=first_hour, open_s=open_s) -> int:
                 return min(23, first_hour + int((t - open_s) // 3600))
 
             while len(times) < n_today:     # arrivals shaped by the hour of the day

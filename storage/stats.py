@@ -13,6 +13,7 @@ A ``mean`` norm is judged by the period mean; a ``max`` norm by each ticket.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -248,16 +249,36 @@ def _figures_of(key, a: list, topic) -> Figures:
     """``_figures`` from the counts and minutes one pass of ``reports`` gathered."""
     f = Figures(key=key, tickets=a[0], served=a[1], no_shows=a[2], transfers=a[3], cancelled=a[4])
     waits, services, to_service = a[5], a[6], a[7]
-    f.mean_wait_min, f.p90_wait_min = _mean(waits), _r(p90(waits))
-    f.mean_service_min, f.p90_service_min = _mean(services), _r(p90(services))
+    waits.sort()                 # sorted once: p90, shares and the max verdict read it (fsum ignores order)
+    services.sort()
+    f.mean_wait_min, f.p90_wait_min = _mean(waits), _r(_p90_sorted(waits))
+    f.mean_service_min, f.p90_service_min = _mean(services), _r(_p90_sorted(services))
     f.mean_wait_to_service_min = _mean(to_service)
     if topic is not None:
         f.wait_norm_min, f.service_norm_min, f.aggregation = topic.wait_norm_min, topic.service_norm_min, topic.aggregation
-        f.within_wait_norm_share = _share(waits, topic.wait_norm_min)
-        f.within_service_norm_share = _share(services, topic.service_norm_min)
-        f.wait_compliant = _compliant(topic.aggregation, waits, topic.wait_norm_min)
-        f.service_compliant = _compliant(topic.aggregation, services, topic.service_norm_min)
+        f.within_wait_norm_share = _share_sorted(waits, topic.wait_norm_min)
+        f.within_service_norm_share = _share_sorted(services, topic.service_norm_min)
+        f.wait_compliant = _compliant_sorted(topic.aggregation, waits, topic.wait_norm_min)
+        f.service_compliant = _compliant_sorted(topic.aggregation, services, topic.service_norm_min)
     return f
+
+
+def _p90_sorted(ordered: list[float]) -> float | None:
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)] if ordered else None
+
+
+def _share_sorted(ordered: list[float], limit: float | None) -> float | None:
+    if limit is None or not ordered:
+        return None
+    return round(bisect_right(ordered, limit) / len(ordered), 4)
+
+
+def _compliant_sorted(aggregation: str, ordered: list[float], limit: float | None) -> bool | None:
+    if limit is None or not ordered:
+        return None
+    if aggregation == "mean":
+        return fmean(ordered) <= limit
+    return ordered[-1] <= limit
 
 
 def month_bounds(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:

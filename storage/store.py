@@ -39,6 +39,7 @@ INSERT_LEG = insert(_L)
 UPDATE_LEG = update(_L).where(_L.c.ticket_id == bindparam("tid"), _L.c.idx == bindparam("leg_idx"))
 UPDATE_WINDOW = update(_W).where(_W.c.office == bindparam("w_office"), _W.c.number == bindparam("w_number"))
 INSERT_WINDOW = insert(_W)
+INSERT_COMMAND = insert(CommandRow.__table__)
 
 
 def _seconds(a: datetime | None, b: datetime | None) -> float | None:
@@ -132,8 +133,8 @@ class QueueStore:
 
     def record_reply(self, session: Session, device: str, command_id: str, op: str, at: datetime,
                      reply: dict) -> None:
-        session.execute(insert(CommandRow), [dict(office=self.office_id, device=device, command_id=command_id,
-                                                  op=op, at=at, reply=reply)])
+        session.connection().execute(INSERT_COMMAND, dict(office=self.office_id, device=device, command_id=command_id,
+                                                          op=op, at=at, reply=reply))
 
     # ------------------------------------------------------------------ rebuilding
     def load(self, session: Session, config: OfficeConfig) -> Office:

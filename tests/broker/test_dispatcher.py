@@ -38,7 +38,7 @@ def hub(tmp_path):
 
 def send(d, device, op, cid=None, **args):
     raw = messages.encode(messages.request(op, args, cid))
-    pubs = list(d.handle_command(device, raw))
+    pubs = list(d.handle_command(device, raw)) + d.flush()
     assert pubs[0].topic.endswith(f"reply/{device}")
     return pubs[0].payload, pubs[1:]
 

@@ -278,3 +278,43 @@ def test_sound_queue_end_to_end_file_player(tmp_path):
     for path in player.played:
         samples, rate = read_wav(path)
         assert len(samples) / rate > 2.0 and rms(samples) > 500
+
+
+def test_sound_start_and_finish_hooks_come_from_the_player_when_it_can_tell(tmp_path):
+    started, finished = [], []
+    player = FilePlayer(tmp_path / "played")
+    with Announcer(StubCache(tmp_path), player, on_start=lambda a: started.append((a.ticket, len(player.played))),
+                   on_finish=lambda a: finished.append(a.ticket)) as announcer:
+        announcer.announce("А001", 1)
+        assert announcer.wait_idle(timeout=30)
+    assert started == [("А001", 1)]           # reported by the player, once the file was "playing"
+    assert finished == ["А001"] and announcer.played[0].started_at is not None
+    # a player without the on_start parameter still gets the hooks (just before it plays)
+    legacy, seen = RecordingPlayer(seconds=0), []
+    with Announcer(StubCache(tmp_path), legacy, on_start=lambda a: seen.append(len(legacy.log)),
+                   on_finish=lambda a: 1 / 0) as announcer:   # a failing hook costs nothing
+        announcer.announce("А002", 2)
+        announcer.announce("А003", 2)
+        assert announcer.wait_idle(timeout=30)
+    assert seen == [0, 1] and len(legacy.log) == 2 and announcer.errors == 0
+
+
+def test_sound_prepare_renders_the_first_calls_in_the_background(tmp_path):
+    from hardware.sound import SoundCache, first_tickets
+
+    class PrerenderStub(StubCache):
+        prerender = SoundCache.prerender
+
+        def chime_path(self):
+            return write_wav(self.directory / "chime.wav", silence(0.01))
+
+    assert first_tickets(["А", "К"], [1, 2], first=3) == ["А001", "К001", "А002", "К002", "А003", "К003"]
+    assert len(first_tickets(["А", "К", "Р"], list(range(1, 41)), first=10, limit=300)) == 6   # capped
+    cache = PrerenderStub(tmp_path)
+    announcer = Announcer(cache, RecordingPlayer(seconds=0))
+    assert announcer.prepare(["А"], [1, 2], first=2) is True
+    assert announcer.prerendered.wait(30)
+    assert announcer.prepare(["А"], [1, 2], first=2) is False        # same request: nothing to do
+    assert sorted((t, w) for t, w, _ in cache.calls) == [("А001", 1), ("А001", 2), ("А002", 1), ("А002", 2)]
+    assert announcer.prerender_count == 4
+    assert Announcer(None, RecordingPlayer()).prepare(["А"], [1]) is False

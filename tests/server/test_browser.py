@@ -3,11 +3,14 @@
 Chromium is Debian's (``chromium`` on PATH, or ``TALON_CHROMIUM``); ``playwright install``
 is never needed. Screenshots go to ``TALON_SCREENSHOT_DIR`` when set (to look at them).
 """
+import csv
+import io
 import os
 import shutil
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from werkzeug.serving import make_server
@@ -124,3 +127,101 @@ def test_bad_period_and_settings_error_in_the_browser(server, page, tmp_path):
     page.click("button.primary")
     expect(page.locator("#settings-error")).to_contain_text("topics[3]")
     shot(page, tmp_path, "settings-error")
+
+
+# --------------------------------------------------------------------------- through a real hub
+@pytest.fixture
+def office_hub():
+    """``OfficeRuntime`` as ``talon hub`` runs it: mosquitto, the dispatcher and the web on free
+    ports; a kiosk and a counter provisioned; an office open around the clock, whose clock
+    reads a quarter past noon today so the test never meets the closing hour."""
+    from broker import directory
+    from broker.bench import _office_toml
+    from broker.brokers import find_mosquitto
+    from broker.office_runtime import OfficeRuntime, RuntimeSettings
+    from queue_core.config import parse_office_toml
+    from server.users import add_user
+    from tests.mqtt_fixtures import broker_dir, free_port
+
+    if not find_mosquitto():
+        pytest.skip("mosquitto is not installed")
+    config = parse_office_toml(_office_toml(2))
+    tz = ZoneInfo(config.timezone)
+    real = datetime.now(tz)
+    shift = real.replace(hour=12, minute=15, second=0, microsecond=0) - real
+    folder = Path(broker_dir())                     # mosquitto (its own user) must reach its files
+    runtime = OfficeRuntime(RuntimeSettings(
+        config=config, data_dir=folder, database_url=f"sqlite:///{folder / 'talon.db'}", broker_kind="mosquitto",
+        port=free_port(), web_port=free_port(), clock=lambda: datetime.now(tz) + shift))
+    with runtime.db.sessions() as s, s.begin():
+        runtime.passwords = {"kiosk-1": directory.add_device(s, config.office_id, "kiosk-1", "kiosk"),
+                             "counter-1": directory.add_device(s, config.office_id, "counter-1", "counter", window=1)}
+        add_user(s, "head", PASSWORDS["head"], "head")
+    runtime.start()
+    clients = []
+
+    def client(device: str, role: str):
+        from broker.client import HubClient
+        c = HubClient(runtime.broker_url, config.office_id, device, role, password=runtime.passwords[device])
+        clients.append(c)
+        c.start()
+        assert c.wait_ready(10), f"{device} did not connect to the broker"
+        return c
+
+    runtime.client = client
+    yield runtime
+    for c in clients:
+        c.stop()
+    runtime.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.e2e
+def test_live_dashboard_report_and_exports_through_a_real_hub(office_hub, page, tmp_path):
+    """Log in, see the dashboard update live when a kiosk issues a ticket through the hub,
+    open a report, download its CSV and XLSX and read them back."""
+    from openpyxl import load_workbook
+
+    expect = playwright_api.expect
+    base = f"http://127.0.0.1:{office_hub.web.port}"
+    login(page, base, "head", PASSWORDS["head"])
+    expect(page.locator("h1")).to_contain_text("Bench office")
+    expect(page.locator("#status-dot.live")).to_be_visible()          # the event stream is connected
+    expect(page.locator("#total-waiting")).to_have_text("0")
+
+    counter = office_hub.client("counter-1", "counter")
+    counter.request("open", {"window": 1}, timeout=10)               # a window must be open to issue
+    kiosk = office_hub.client("kiosk-1", "kiosk")
+    ticket = kiosk.request("issue", {"topic": "A", "kind": "walk_in"}, timeout=10)["ticket"]
+
+    expect(page.locator("#total-waiting")).to_have_text("1")          # pushed, no reload
+    expect(page.locator("#topics")).to_contain_text(ticket["number"])
+    expect(page.locator("#windows tbody tr").first).to_contain_text("открыто")
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    shot(page, tmp_path, "hub-dashboard-live")
+
+    day = office_hub.hub.dispatcher.clock().date().isoformat()
+    page.goto(f"{base}/reports/summary?period=day&date={day}")
+    expect(page.locator("table.report").first).to_contain_text("Обслуживание администратором")
+    shot(page, tmp_path, "hub-report-summary")
+
+    with page.expect_download() as info:
+        page.click("#export-csv")
+    csv_file = info.value
+    assert csv_file.suggested_filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(Path(csv_file.path()).read_text(encoding="utf-8-sig"))))
+    assert rows[0][0] == "Сводный отчёт"
+    header = next(r for r in rows if r and r[0] == "По теме обращения")
+    topic_row = next(r for r in rows if r and r[0].startswith("А — "))
+    assert topic_row[header.index("Талонов")] == "1"
+
+    with page.expect_download() as info:
+        page.click("#export-xlsx")
+    xlsx_file = info.value
+    assert xlsx_file.suggested_filename.endswith(".xlsx")
+    sheet = load_workbook(io.BytesIO(Path(xlsx_file.path()).read_bytes()), read_only=True).worksheets[0]
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[0][0] == "Сводный отчёт"
+    header = values[2]
+    topic_row = next(r for r in values[3:] if r[0] and str(r[0]).startswith("А — "))
+    assert topic_row[header.index("Талонов")] == 1                   # numbers stay numbers
