@@ -79,7 +79,7 @@ def run(quick: bool = False, broker: str = "mosquitto", windows: int | None = No
     os.chmod(tmp, 0o755)     # mosquitto runs as its own user and must reach its files
     config_path = tmp / "office.toml"
     config_path.write_text(_office_toml(windows), encoding="utf-8")
-    config = parse_office_toml(config_path.read_text(encoding="utf-8"))
+    parse_office_toml(config_path.read_text(encoding="utf-8"))   # fail here, not in the hub, if it is wrong
     url = f"sqlite:///{tmp / 'talon.db'}"
     engine = make_engine(url)
     init_db(engine)
@@ -203,7 +203,6 @@ def run(quick: bool = False, broker: str = "mosquitto", windows: int | None = No
             hub.wait(10)
         except subprocess.TimeoutExpired:
             hub.kill()
-        _ = config
 
 
 if __name__ == "__main__":
