@@ -32,7 +32,8 @@ class Base(DeclarativeBase):
 
 class TicketRow(Base):
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("office", "day", "number", name="uq_ticket_number_per_day"),)
+    __table_args__ = (UniqueConstraint("office", "day", "number", name="uq_ticket_number_per_day"),
+                      Index("ix_tickets_office_state", "office", "state"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office: Mapped[str] = mapped_column(String(32))
@@ -41,7 +42,7 @@ class TicketRow(Base):
     seq_no: Mapped[int]
     issue_topic: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(10))
-    state: Mapped[str] = mapped_column(String(10), index=True)
+    state: Mapped[str] = mapped_column(String(10))
     issued_at: Mapped[datetime] = mapped_column(EpochTime)
     slot_start: Mapped[datetime | None] = mapped_column(EpochTime)
     booking_code: Mapped[str | None] = mapped_column(String(16))
@@ -58,6 +59,7 @@ class TicketRow(Base):
 class LegRow(Base):
     __tablename__ = "legs"
     __table_args__ = (Index("ix_legs_office_queued", "office", "queued_at"),
+                      Index("ix_legs_office_operator", "office", "operator"),
                       UniqueConstraint("ticket_id", "idx"))
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -118,3 +118,22 @@ def test_committed_ticket_survives_a_killed_process(tmp_path):
     assert subprocess.run([sys.executable, "-c", script]).returncode == 9
     db = QueueDatabase(url, make_config())
     assert list(db.office.tickets) == ["А001"]
+
+
+def test_migrations_upgrade_a_database_from_the_first_schema(db_url):
+    """An office on the first schema keeps its tickets through every later migration."""
+    from sqlalchemy import inspect
+
+    from storage.engine import make_engine
+    from storage.migrate import upgrade
+    engine = make_engine(db_url)
+    upgrade(engine, "0001")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO tickets (office, day, number, seq_no, issue_topic, kind, state, issued_at, "
+                       "people_ahead) VALUES ('test', '2026-11-23', 'А001', 1, 'A', 'walk_in', 'waiting', 0, 0)"))
+    upgrade(engine)
+    names = {ix["name"] for ix in inspect(engine).get_indexes("tickets")}
+    assert "ix_tickets_office_state" in names
+    with engine.connect() as c:
+        assert c.execute(text("SELECT number FROM tickets")).scalar() == "А001"
+    engine.dispose()
