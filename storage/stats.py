@@ -169,6 +169,9 @@ def reports(session: Session, config: OfficeConfig, start: datetime, end: dateti
     The fast path for reports over a year: one query fetching only the columns the
     groupings need as plain values (times as epoch floats, no ORM objects), one pass
     that files each leg's minutes under every grouping, then the figures per group.
+    Whole months that closed more than a day ago never change again, so what was
+    gathered for them is kept (``_closed_months``) and a year-to-date report reads
+    only the open month; every figure, p90 included, stays exact.
     """
     if end <= start:
         raise ValueError("the period ends before it starts")
@@ -177,6 +180,77 @@ def reports(session: Session, config: OfficeConfig, start: datetime, end: dateti
     for group in groups:
         if group not in GROUPS:
             raise ValueError(f"group must be one of {GROUPS}")
+    groups = tuple(groups)
+    tz = ZoneInfo(config.timezone)
+    closed_before = datetime.now(tz) - timedelta(days=1)
+    accs: dict[str, dict] = {g: {} for g in groups}
+    for chunk_start, chunk_end in _month_chunks(start, end, tz):
+        if chunk_end <= closed_before:
+            key = (str(session.get_bind().url), config.office_id, chunk_start.timestamp(), chunk_end.timestamp(),
+                   groups, tuple(sorted(filters.items())), tuple((t.code, t.aggregation) for t in config.topics))
+            part = _closed_months.get(key)
+            if part is None:
+                part = _closed_months.put(key, _gather(session, config, chunk_start, chunk_end, groups, **filters))
+        else:
+            part = _gather(session, config, chunk_start, chunk_end, groups, **filters)
+        _merge(accs, part)
+    topics = {t.code: t for t in config.topics}
+    out = {}
+    for group, acc in accs.items():
+        out[group] = [_figures_of(key, acc[key], topics.get(key) if group == "topic" else None)
+                      for key in sorted(acc, key=lambda k: (k is None, str(k).zfill(3) if isinstance(k, int) else str(k)))]
+    return out
+
+
+def _month_chunks(start: datetime, end: datetime, tz: ZoneInfo):
+    """[start, end) cut at the office's month boundaries."""
+    at = start
+    while at < end:
+        local = at.astimezone(tz)
+        _, month_end = month_bounds(local.year, local.month, tz)
+        yield at, min(end, month_end)
+        at = min(end, month_end)
+
+
+def _merge(into: dict[str, dict], part: dict[str, dict]) -> None:
+    """Add one chunk's counts and minutes to the running totals (the chunk is left as it was)."""
+    for group, acc in part.items():
+        target = into[group]
+        for key, a in acc.items():
+            t = target.get(key)
+            if t is None:
+                t = target[key] = [0, 0, 0, 0, 0, [], [], []]
+            for i in range(5):
+                t[i] += a[i]
+            for i in (5, 6, 7):
+                t[i].extend(a[i])
+
+
+class _ClosedMonths:
+    """A small LRU of gathered closed months."""
+
+    def __init__(self, size: int = 48):
+        self.size, self._items = size, {}
+
+    def get(self, key):
+        value = self._items.pop(key, None)
+        if value is not None:
+            self._items[key] = value
+        return value
+
+    def put(self, key, value):
+        self._items[key] = value
+        while len(self._items) > self.size:
+            self._items.pop(next(iter(self._items)))
+        return value
+
+
+_closed_months = _ClosedMonths()
+
+
+def _gather(session: Session, config: OfficeConfig, start: datetime, end: datetime, groups, **filters) -> dict:
+    """One query and one pass: per grouping, key -> [tickets, served, no-shows, transfers,
+    cancelled, waits, services, waits until service] (minutes)."""
     tz = ZoneInfo(config.timezone)
     keyed = [g for g in groups if g in _COLUMN_GROUPS]
     timed = [g for g in groups if g in _TIME_GROUPS]
@@ -235,14 +309,9 @@ def reports(session: Session, config: OfficeConfig, start: datetime, end: dateti
                 a[1] += 1
                 if service is not None:
                     a[6].append(service / max(1, accounts or 1) if by_topic and key in per_account else service)
-    out = {}
-    for group, acc in accs.items():
-        figures = []
-        for key in sorted(acc, key=lambda k: (k is None, str(k).zfill(3) if isinstance(k, int) else str(k))):
-            a = acc[key]
-            figures.append(_figures_of(key, a, topics.get(key) if group == "topic" else None))
-        out[group] = figures
-    return out
+    return accs
+
+
 
 
 def _figures_of(key, a: list, topic) -> Figures:
