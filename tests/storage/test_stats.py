@@ -118,3 +118,26 @@ def test_p90_nearest_rank():
     assert stats.p90([]) is None
     assert stats.p90(list(range(1, 11))) == 9
     assert stats.p90([5.0]) == 5.0
+
+
+def test_closed_months_are_kept_and_stay_exact(db_url):
+    """A year-to-date report reuses what it gathered for closed months; the figures are
+    the same as gathering everything again, and the open month is always read afresh."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    db = QueueDatabase(db_url, make_config(windows=1))
+    tz = ZoneInfo(db.config.timezone)
+    db.transaction(lambda s, o: o.open(1, datetime(2025, 1, 6, 9, tzinfo=tz)))
+    for month in (1, 2, 3):
+        for i in range(3):
+            t0 = datetime(2025, month, 6, 10, tzinfo=tz) + minutes(20 * i)
+            serve(db, 1, "A", t0, t0 + minutes(2 + i * month), t0 + minutes(3 + i * month), t0 + minutes(8 + i))
+    start, end = datetime(2025, 1, 1, tzinfo=tz), datetime(2025, 4, 1, tzinfo=tz)
+    stats._closed_months = stats._ClosedMonths()
+    with db.sessions() as s:
+        first = [f.as_dict() for f in stats.report(s, db.config, start, end)]
+        assert len(stats._closed_months._items) == 3
+        again = [f.as_dict() for f in stats.report(s, db.config, start, end)]
+        whole = [f.as_dict() for f in stats.summarize(stats.fetch_legs(s, db.config.office_id, start, end), db.config)]
+    assert first == again == whole
+    assert first[0]["tickets"] == 9 and first[0]["p90_wait_min"] == 8.0     # waits 2,2,2,3,4,4,5,6,8
