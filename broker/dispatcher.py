@@ -276,7 +276,10 @@ class Dispatcher:
             yield Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True)
         for n in sorted({e.window for e in events if e.window is not None}):
             yield Publication(self.topics.window_state(n), states.window_state(self.office, n, self.operator_names), True)
-        self.queue_dirty = True      # rebuilt once the burst of commands is over (``flush``)
+        if any(e.kind.startswith("window_") for e in events):
+            yield from self.refresh()    # windows opening or closing change what kiosks offer: at once
+        else:
+            self.queue_dirty = True      # ticket changes: rebuilt once the burst is over (``flush``)
 
     def _remember_call(self, ticket: str, window: int, topic: str, at: datetime, recall: bool) -> None:
         previous = next((c for c in self.calls if c["ticket"] == ticket and c["window"] == window), None)

@@ -13,9 +13,10 @@ from pathlib import Path
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, ColorProperty, ListProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.label import Label
 
 from display_board.presenter import BoardModel, BoardPresenter, WindowModel, WindowPresenter
 from display_board.texts import text
@@ -36,6 +37,32 @@ def load_kv() -> None:
         _kv_loaded = True
 
 
+class FitLabel(Label):
+    """A label whose texture is only as big as its text, drawn centred in the widget.
+
+    The usual ``text_size: self.size`` makes every texture as large as its widget: a new
+    call then re-renders and uploads several near-window-sized bitmaps and blends them
+    over each other every frame, which is most of a frame's cost on a software renderer.
+    Text that would not fit the widget's width is still shortened with «…»."""
+
+    def on_texture_size(self, _, size) -> None:
+        if self.text_size[0] is None and size[0] > self.width > 1:
+            self.text_size = (self.width, None)      # too wide: shorten to the widget
+
+    def _unfit(self, *_) -> None:
+        if self.text_size[0] is not None:
+            self.text_size = (None, None)            # try the whole text again
+
+    on_text = on_font_size = on_width = _unfit
+
+
+class TintLabel(FitLabel):
+    """Rendered once in white and coloured when drawn (``tint``): a highlight that moves
+    from row to row costs no new texture."""
+
+    tint = ColorProperty([1, 1, 1, 1])
+
+
 class HistoryRow(BoxLayout):
     ticket = StringProperty("")
     window = StringProperty("")
@@ -47,6 +74,9 @@ class GridCell(BoxLayout):
     ticket = StringProperty("")
     status = StringProperty("")
     state = StringProperty("open")
+
+
+MIN_HISTORY_ROWS = 6
 
 
 class BoardView(FloatLayout):
@@ -62,17 +92,20 @@ class BoardView(FloatLayout):
     header_window = StringProperty("Окно")
     grid_mode = BooleanProperty(False)
     flash_rgba = ListProperty(PANEL_RGBA)
-    history_rows = NumericProperty(8)
 
     def __init__(self, **kw):
         load_kv()
         super().__init__(**kw)
         self._rev = 0
         self._rows_key = None
+        self._history_rows: list[HistoryRow] = []   # created once, then only re-labelled
+        self._grid_cells: list[GridCell] = []
         self.flashes = 0   # how many times the panel started blinking
         self._flash_ev = None
 
     def update(self, m: BoardModel) -> None:
+        """Copy the model into the widgets in place: Kivy properties skip equal values,
+        so only labels whose text really changed render a new texture."""
         self.office, self.clock, self.notice = m.office, m.clock, m.notice
         self.offline_text = m.offline_text
         self.header_ticket, self.header_window = m.header_ticket, m.header_window
@@ -96,7 +129,8 @@ class BoardView(FloatLayout):
 
         A stepped blink (bright / normal every ``step_s``) rather than a smooth fade: as
         visible across a hall, and 6 redraws instead of ~90, so a software renderer is
-        never still busy with the blink when the next number has to appear."""
+        never still busy with the blink when the next number has to appear. The first
+        bright step is part of the frame that shows the new number (no extra frame)."""
         if self._flash_ev is not None:
             self._flash_ev.cancel()
         self.flashes += 1
@@ -118,25 +152,64 @@ class BoardView(FloatLayout):
         return self._flash_ev is not None
 
     def _fill_rows(self, m: BoardModel) -> None:
-        key = (m.grid_mode, m.history, m.grid, m.history and m.history[0])
+        key = (m.lang, m.grid_mode, m.history, m.history_size, m.grid)
         if key == self._rows_key:
             return
         self._rows_key = key
-        rows = self.ids.rows
-        rows.clear_widgets()
         if m.grid_mode:
-            rows.cols = 2 if len(m.grid) <= 8 else 3
-            for cell in m.grid:
-                rows.add_widget(GridCell(title=f"{text(m.lang, 'window')} {cell.window}", ticket=cell.ticket,
-                                         status=cell.status, state=cell.state))
-            return
-        rows.cols = 1
-        shown = list(m.history[: max(1, len(m.history))])
-        slots = max(len(shown), 6)
-        for i, call in enumerate(shown):
-            rows.add_widget(HistoryRow(ticket=call.ticket, window=str(call.window), highlight=i == 0))
-        for _ in range(slots - len(shown)):  # keep row height constant while the list fills up
-            rows.add_widget(HistoryRow())
+            self._fill_grid(m)
+        else:
+            self._fill_history(m)
+
+    def _place(self, widgets: list) -> None:
+        """Show ``widgets`` top to bottom in the rows grid (re-adding is cheap: no kv rules
+        are applied again and no label is re-rendered; only positions change)."""
+        rows = self.ids.rows
+        if list(reversed(rows.children)) != widgets:
+            rows.clear_widgets()
+            for w in widgets:
+                rows.add_widget(w)
+
+    def _fill_history(self, m: BoardModel) -> None:
+        """The «Талон | Окно» list. The rows are made once (as many as the list can hold, so
+        their height never changes) and a row keeps the call it shows: a new call moves
+        the rows down and re-labels one row, instead of rebuilding or re-labelling all."""
+        self._grid_cells = []
+        self.ids.rows.cols = 1
+        pool = self._history_rows
+        slots = max(MIN_HISTORY_ROWS, m.history_size, len(m.history))
+        while len(pool) < slots:
+            pool.append(HistoryRow())
+        del pool[slots:]
+        showing = {(r.ticket, r.window): r for r in pool if r.ticket}
+        order: list[HistoryRow | None] = [showing.pop((c.ticket, str(c.window)), None) for c in m.history]
+        taken = {id(r) for r in order if r is not None}
+        free = [r for r in pool if id(r) not in taken]
+        for i, call in enumerate(m.history):
+            if order[i] is None:   # a new line: prefer a free row that already shows its window
+                row = next((r for r in free if r.window == str(call.window)), free[0])
+                free.remove(row)
+                order[i] = row
+        order += free
+        for i, row in enumerate(order):
+            if i < len(m.history):
+                call = m.history[i]
+                row.ticket, row.window = call.ticket, str(call.window)
+            else:
+                row.ticket = row.window = ""
+            row.highlight = i == 0 and bool(row.ticket)
+        self._place(order)
+
+    def _fill_grid(self, m: BoardModel) -> None:
+        cells = self._grid_cells
+        while len(cells) < len(m.grid):
+            cells.append(GridCell())
+        del cells[len(m.grid):]
+        self.ids.rows.cols = 2 if len(m.grid) <= 8 else 3
+        for cell, wc in zip(cells, m.grid):
+            cell.title = f"{text(m.lang, 'window')} {wc.window}"
+            cell.ticket, cell.status, cell.state = wc.ticket, wc.status, wc.state
+        self._place(list(cells))
 
 
 class WindowView(FloatLayout):

@@ -79,6 +79,7 @@ class BoardModel:
     now_calling_rev: int = 0          # changes each time a call takes the big slot (blink on change)
     waiting_to_show: int = 0          # calls queued for the big slot
     history: tuple[Call, ...] = ()
+    history_size: int = DEFAULT_HISTORY   # rows the list keeps room for (its layout stays put)
     grid: tuple[WindowCell, ...] = ()
     grid_mode: bool = False
     connected: bool = True
@@ -417,6 +418,7 @@ class BoardPresenter(_Base):
             now_calling_rev=self._rev,
             waiting_to_show=len(self._to_show),
             history=tuple(self.history),
+            history_size=self.history_size,
             grid=self._grid() if self.grid_mode else (),
             grid_mode=self.grid_mode,
             connected=self.connected,

@@ -46,7 +46,8 @@ def test_paper_out_then_refill(hub, mosquitto_broker, bus):
     kiosk = KioskPresenter(bus.start(mosquitto_broker.hub_client("kiosk-1", "kiosk")), printer,
                            now=lambda: MONDAY_10)
     kiosk.start()
-    wait_until(lambda: kiosk.config and kiosk.queue, what="the kiosk reading the hub's state")
+    wait_until(lambda: kiosk.config and kiosk.queue.get("topics", {}).get("A", {}).get("accepting"),
+               what="the kiosk seeing the open window")
     kiosk.poll_printer(force_publish=True)
 
     kiosk.begin()

@@ -66,7 +66,8 @@ def test_kiosk_retry_after_an_unanswered_issue_gets_the_same_ticket(hub, bus):
     printer = FakePrinter()
     kiosk = KioskPresenter(bus.start(client(hub, "kiosk-1", "kiosk")), printer)
     kiosk.start()
-    wait_until(lambda: kiosk.config and kiosk.queue, what="the kiosk reading the hub's state")
+    wait_until(lambda: kiosk.config and kiosk.queue.get("topics", {}).get("A", {}).get("accepting"),
+               what="the kiosk seeing the open window")
 
     stalled = threading.Event()
     hub.hub.run_on_writer(lambda: stalled.wait(60))   # the hub's single writer hangs
