@@ -67,12 +67,6 @@ def _mean(values: list[float]) -> float | None:
     return round(fmean(values), 2) if values else None
 
 
-def _share(values: list[float], limit: float | None) -> float | None:
-    if limit is None or not values:
-        return None
-    return round(sum(v <= limit for v in values) / len(values), 4)
-
-
 def fetch_legs(session: Session, office: str, start: datetime, end: datetime, **filters) -> list:
     """Legs that joined the queue in [start, end), with the columns reports need."""
     q = select(LegRow.topic, LegRow.window, LegRow.operator, LegRow.segment, LegRow.kind, LegRow.queued_at,
@@ -94,56 +88,31 @@ def _key(row, group: str, tz: ZoneInfo):
 
 
 def summarize(rows, config: OfficeConfig, group: str = "topic") -> list[Figures]:
+    """The figures of already fetched legs (``fetch_legs``), grouped by ``group``."""
     if group not in GROUPS:
         raise ValueError(f"group must be one of {GROUPS}")
     tz = ZoneInfo(config.timezone)
-    buckets: dict = defaultdict(list)
-    for row in rows:
-        buckets[_key(row, group, tz)].append(row)
-    norms = {t.code: t for t in config.topics}
-    out = []
-    for key in sorted(buckets, key=lambda k: (k is None, str(k).zfill(3) if isinstance(k, int) else str(k))):
-        out.append(_figures(key, buckets[key], norms.get(key) if group == "topic" else None))
-    return out
-
-
-def _figures(key, rows, topic) -> Figures:
-    f = Figures(key=key, tickets=len(rows))
-    waits, services, to_service = [], [], []
+    topics = {t.code: t for t in config.topics}
+    acc: dict = {}
     for r in rows:
-        if r.outcome == "no_show":
-            f.no_shows += 1
-        elif r.outcome == "cancelled":
-            f.cancelled += 1
-        elif r.outcome == "transferred":
-            f.transfers += 1
-        if r.outcome in ("done", "terminated", "needs_followup", "transferred") and r.wait_s is not None:
-            waits.append(r.wait_s / 60)
-            to_service.append((r.wait_s + (r.walk_s or 0)) / 60)
-        if r.outcome in ("done", "terminated", "needs_followup"):
-            f.served += 1
+        key = _key(r, group, tz)
+        a = acc.get(key)
+        if a is None:
+            a = acc[key] = [0, 0, 0, 0, 0, [], [], []]
+        a[0] += 1
+        if r.outcome in _COUNTED:
+            a[_COUNTED[r.outcome]] += 1
+        if r.outcome in _WAITED and r.wait_s is not None:
+            a[5].append(r.wait_s / 60)
+            a[7].append((r.wait_s + (r.walk_s or 0)) / 60)
+        if r.outcome in _SERVED:
+            a[1] += 1
             if r.service_s is not None:
                 # АтомЭнергоСбыт norms are per personal account: judge service per account
-                per = max(1, r.accounts or 1) if topic is not None and topic.aggregation == "max" else 1
-                services.append(r.service_s / 60 / per)
-    f.mean_wait_min, f.p90_wait_min = _mean(waits), _r(p90(waits))
-    f.mean_service_min, f.p90_service_min = _mean(services), _r(p90(services))
-    f.mean_wait_to_service_min = _mean(to_service)
-    if topic is not None:
-        f.wait_norm_min, f.service_norm_min, f.aggregation = topic.wait_norm_min, topic.service_norm_min, topic.aggregation
-        f.within_wait_norm_share = _share(waits, topic.wait_norm_min)
-        f.within_service_norm_share = _share(services, topic.service_norm_min)
-        f.wait_compliant = _compliant(topic.aggregation, waits, topic.wait_norm_min)
-        f.service_compliant = _compliant(topic.aggregation, services, topic.service_norm_min)
-    return f
-
-
-def _compliant(aggregation: str, values: list[float], limit: float | None) -> bool | None:
-    if limit is None or not values:
-        return None
-    if aggregation == "mean":
-        return fmean(values) <= limit
-    return all(v <= limit for v in values)
+                per_account = group == "topic" and key in topics and topics[key].aggregation == "max"
+                a[6].append(r.service_s / 60 / (max(1, r.accounts or 1) if per_account else 1))
+    return [_figures_of(key, acc[key], topics.get(key) if group == "topic" else None)
+            for key in sorted(acc, key=lambda k: (k is None, str(k).zfill(3) if isinstance(k, int) else str(k)))]
 
 
 def _r(v: float | None) -> float | None:
@@ -159,6 +128,7 @@ _TIME_GROUPS = ("hour", "day", "month")
 _COLUMN_GROUPS = {"topic": LegRow.topic, "window": LegRow.window, "operator": LegRow.operator,
                   "segment": LegRow.segment}
 _WAITED = frozenset(("done", "terminated", "needs_followup", "transferred"))
+_COUNTED = {"no_show": 2, "transferred": 3, "cancelled": 4}    # accumulator slots (see ``_gather``)
 _SERVED = frozenset(SERVED)
 
 
