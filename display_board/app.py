@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.graphics.opengl import glFinish, glFlush
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ColorProperty, ListProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -24,10 +25,41 @@ from display_board.texts import text
 log = logging.getLogger(__name__)
 
 KV_FILE = Path(__file__).with_name("board.kv")
+BG_RGBA = [0.04, 0.07, 0.14, 1]     # C_BG in board.kv
 PANEL_RGBA = [0.07, 0.11, 0.21, 1]
 FLASH_RGBA = [0.16, 0.30, 0.62, 1]
 FLASH_STEP_S = 0.25
 _kv_loaded = False
+
+
+_finish = None
+
+
+def finish_frame() -> None:
+    """Wait until the GPU (or Mesa's render threads) has drawn everything submitted.
+
+    Kivy's ``glFinish`` keeps the GIL while it waits, stalling the announcer for as long as
+    a frame takes to render; the same call through ctypes (via SDL's GL loader) releases
+    it. Used only to time frames (tracer); falls back to Kivy's."""
+    global _finish
+    if _finish is None:
+        _finish = glFinish
+        try:
+            import ctypes
+            import re
+
+            maps = Path("/proc/self/maps").read_text()
+            lib = re.search(r"(/\S*/libSDL2-2[.-]\S*\.so\S*)", maps)
+            if lib:
+                sdl = ctypes.CDLL(lib.group(1))
+                sdl.SDL_GL_GetProcAddress.restype = ctypes.c_void_p
+                sdl.SDL_GL_GetProcAddress.argtypes = [ctypes.c_char_p]
+                addr = sdl.SDL_GL_GetProcAddress(b"glFinish")
+                if addr:
+                    _finish = ctypes.CFUNCTYPE(None)(addr)
+        except Exception:  # no /proc, no SDL: Kivy's call is still correct
+            log.debug("ctypes glFinish unavailable", exc_info=True)
+    _finish()
 
 
 def load_kv() -> None:
@@ -92,6 +124,7 @@ class BoardView(FloatLayout):
     header_window = StringProperty("Окно")
     grid_mode = BooleanProperty(False)
     flash_rgba = ListProperty(PANEL_RGBA)
+    paint_background = BooleanProperty(True)   # False when the window is cleared in BG_RGBA
 
     def __init__(self, **kw):
         load_kv()
@@ -221,6 +254,7 @@ class WindowView(FloatLayout):
     detail = StringProperty("")
     operator = StringProperty("")
     ticket_shown = BooleanProperty(False)
+    paint_background = BooleanProperty(True)
 
     def __init__(self, **kw):
         load_kv()
@@ -258,11 +292,18 @@ class BoardApp(App):
     def build(self):
         self.title = "Talon"
         self.view = WindowView() if isinstance(self.presenter, WindowPresenter) else BoardView()
+        # schedule_once(timeout 0) from the bus thread: the model is shown in the very next
+        # frame (the interrupt clock, see cli.run, wakes the loop for it at once).
         self.presenter.on_change = lambda model: Clock.schedule_once(lambda dt: self._show(model))
-        if self.tracer is not None:
-            from kivy.core.window import Window
+        from kivy.core.window import Window
 
-            Window.bind(on_flip=self._on_flip)
+        # The window is cleared every frame anyway: clearing it in the background colour
+        # saves blending one more full-window layer (a screenshot of the view alone still
+        # paints its own background).
+        Window.clearcolor = BG_RGBA
+        self.view.paint_background = False
+        Window.bind(on_flip=self._on_flip)
+        if self.tracer is not None:
             self.bus.on_connection(lambda up: self.tracer.mark("connected" if up else "disconnected"))
             prerendered = getattr(self.announcer, "prerendered", None)
             if prerendered is not None:
@@ -296,12 +337,19 @@ class BoardApp(App):
                 self._frame_pending = shown.split("#")[0]
 
     def _on_flip(self, window):
-        """Mark the first frame that shows a new number, right after it reached the screen."""
-        if self._frame_pending is None:
-            return None
-        ticket, self._frame_pending = self._frame_pending, None
+        """Swap, then make the renderer start on the frame now.
+
+        A swap of an offscreen (pbuffer) surface does not flush: a software renderer then
+        queues frame after frame (the clock, each blink step) and renders them all at the
+        next texture upload, i.e. inside the frame of the next call. ``glFlush`` hands each
+        frame to Mesa's render threads right away. With a tracer, the first frame showing a
+        new number is waited for (``glFinish``) so its ``frame`` mark means drawn."""
         window.flip()
-        self.tracer.mark("frame", ticket)
+        glFlush()
+        if self._frame_pending is not None and self.tracer is not None:
+            ticket, self._frame_pending = self._frame_pending, None
+            finish_frame()
+            self.tracer.mark("frame", ticket)
         return True  # flipped already: skip the default flip
 
     def on_start(self):

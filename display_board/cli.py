@@ -70,8 +70,18 @@ def run(args: argparse.Namespace) -> int:
 
     width, _, height = args.size.partition("x")
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    # An interruptible clock: a model scheduled from the bus thread wakes the UI loop at
+    # once instead of after the rest of a 1/60 s sleep (read when kivy.clock is imported).
+    os.environ.setdefault("KIVY_CLOCK", "interrupt")
+    # The board shows no images and plays WAVs through SDL: skip Kivy's PIL image provider
+    # (~2 MB resident) and its probing of other audio back ends.
+    os.environ.setdefault("KIVY_IMAGE", "tex,dds,sdl2")
+    os.environ.setdefault("KIVY_AUDIO", "sdl2")
     from kivy.config import Config
 
+    # No multisampling: on a software renderer (Mesa llvmpipe) it doubles the cost of every
+    # frame; the shapes are antialiased by Kivy's Smooth* instructions, text by its textures.
+    Config.set("graphics", "multisamples", "0")
     if args.fullscreen:
         Config.set("graphics", "fullscreen", "auto")
         Config.set("graphics", "show_cursor", "0")

@@ -7,7 +7,8 @@ The board appends one line per mark, ``<kind> <ticket> <time.time()>``:
 * ``flash <ticket> t``: the panel started blinking for a call;
 * ``prerendered <count> t``: the first calls of the day are rendered;
 * ``frame <ticket> t``: the first frame that shows a newly called number was swapped
-  to the screen (the big slot of the hall board, the main line of a window display);
+  to the screen and fully drawn (``glFinish``; the big slot of the hall board, the main
+  line of a window display);
 * ``sound_start <ticket> t`` / ``sound_end <ticket> t``: its announcement began / ended.
 
 Without the variable nothing is written and nothing is slowed down.

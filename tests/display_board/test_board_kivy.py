@@ -85,3 +85,30 @@ class BoardKivyTest(GraphicUnitTest):
         self.show(wview, "window-idle")
         assert wview.ids.main.text == "Окно свободно"
         assert wview.ids.topics.text == "Платёжные документы, Консультация"
+
+    def test_board_new_call_updates_widgets_in_place(self):
+        """A new call re-labels widgets, it does not rebuild them: the history rows are the
+        same objects (moved down one place), unchanged labels keep their textures, and the
+        highlight is a tint, not a re-rendered label."""
+        from display_board.app import HistoryRow, make_view
+        from display_board.presenter import BoardPresenter
+
+        bus = FakeBus()
+        bus.set_state("config", CONFIG)
+        bus.set_state("board", board_state(3, [("К007", 1, 0), ("А014", 2, 0)]))
+        view = make_view(BoardPresenter(bus, min_display_s=0, now=lambda: NOW))
+        self.show(view, "board-before-call")
+        rows_before = list(reversed(view.ids.rows.children))
+        top = rows_before[0]
+        top_texture = top.children[-1].texture     # the ticket label of the К007 row
+        title_texture = view.ids.now_title.texture
+        bus.emit(called(4, "А015", 3))
+        self.show(view, "board-after-call")
+        rows = list(reversed(view.ids.rows.children))
+        assert all(isinstance(r, HistoryRow) for r in rows)
+        assert {id(r) for r in rows} == {id(r) for r in rows_before}   # reused, not rebuilt
+        assert [(r.ticket, r.window, r.highlight) for r in rows[:3]] == [
+            ("А015", "3", True), ("К007", "1", False), ("А014", "2", False)]
+        assert rows[1] is top and top.children[-1].texture is top_texture   # moved, not re-rendered
+        assert view.ids.now_title.texture is title_texture                   # unchanged label untouched
+        assert view.ids.now_ticket.texture_size[0] < view.ids.now_ticket.width  # sized to its text
