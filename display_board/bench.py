@@ -182,8 +182,8 @@ def run(quick: bool = False) -> dict:
 
     if not find_mosquitto():
         return {"skipped": "mosquitto is not installed"}
-    calls = 6 if quick else 30
-    idle_s = 8.0 if quick else 10.0
+    calls = 3 if quick else 30
+    idle_s = 3.0 if quick else 10.0
     tmp = Path(tempfile.mkdtemp(prefix="talon-bench-board-"))
     office = BoardOffice(tmp / "hub", windows=3)
     board = None
