@@ -85,6 +85,7 @@ class Dispatcher:
         self.devices: dict[str, DeviceInfo] = {}
         self.operator_names: dict[str, str] = {}
         self.presence: dict[str, tuple[str, str | None]] = {}   # device -> (state, printer state)
+        self.help_seen: dict[str, str] = {}     # device -> the last «Вызов персонала» it reported
         self.calls: deque[dict] = deque(maxlen=db.config.board_history)
         self.seen = SeenCommands()
         self.queue_dirty = False
@@ -290,19 +291,28 @@ class Dispatcher:
                                "at": at.isoformat(timespec="seconds"), "recalls": recalls})
 
     # ------------------------------------------------------------------ device health
-    def handle_status(self, device: str, raw: bytes) -> None:
-        """Record online/offline transitions and printer state changes (REQ-Q-9 downtime)."""
+    def handle_status(self, device: str, raw: bytes, retained: bool = False) -> None:
+        """Record online/offline transitions and printer state changes (REQ-Q-9 downtime),
+        and a visitor's «Вызов персонала» at a kiosk (an alert on the dashboard)."""
         payload = messages.parse_payload(raw)
         if payload is None or device not in self.devices:
             return
         state = payload.get("state") if payload.get("state") in ("online", "offline") else None
         printer = (payload.get("printer") or {}).get("state") if isinstance(payload.get("printer"), dict) else None
-        if state is None or self.presence.get(device) == (state, printer):
-            return
-        self.presence[device] = (state, printer)
-        with self.db.sessions() as s, s.begin():
-            s.add(PresenceRow(office=self.office_id, device=device, at=self.clock(), state=state, printer=printer))
-        log.info("device %s is %s%s", device, state, f" (printer: {printer})" if printer else "")
+        help_at = payload.get("help_requested_at") if isinstance(payload.get("help_requested_at"), str) else None
+        rows = []
+        if help_at and self.help_seen.get(device) != help_at:
+            if not retained:          # a retained status replayed after a restart is old news
+                rows.append(PresenceRow(office=self.office_id, device=device, at=self.clock(), state="help"))
+                log.warning("a visitor asked for staff at %s", device)
+            self.help_seen[device] = help_at
+        if state is not None and self.presence.get(device) != (state, printer):
+            self.presence[device] = (state, printer)
+            rows.append(PresenceRow(office=self.office_id, device=device, at=self.clock(), state=state, printer=printer))
+            log.info("device %s is %s%s", device, state, f" (printer: {printer})" if printer else "")
+        if rows:
+            with self.db.sessions() as s, s.begin():
+                s.add_all(rows)
 
 
 def refusal(code: str, message_ru: str, message_en: str) -> QueueError:

@@ -81,7 +81,7 @@ class Hub:
         except ValueError:
             return
         with self._lock:
-            self.dispatcher.handle_status(device, payload)
+            self.dispatcher.handle_status(device, payload, retained)
 
     # ------------------------------------------------------------------ helper thread
     def _work(self) -> None:

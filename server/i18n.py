@@ -37,6 +37,7 @@ EN = {
     "Талон {ticket} ждёт {m} мин при нормативе {norm} мин": "Ticket {ticket} has waited {m} min (norm {norm} min)",
     "Устройство {device} не в сети {m} мин (предел 60 мин)": "Device {device} offline for {m} min (limit 60 min)",
     "Принтер {device}: {state}": "Printer {device}: {state}",
+    "Посетителю нужна помощь у {device} ({m} мин назад)": "A visitor asked for help at {device} ({m} min ago)",
     "Приём талона {ticket} в окне {window} идёт {m} мин при нормативе {norm} мин":
         "Ticket {ticket} at window {window} in service for {m} min (norm {norm} min)",
     # reports

@@ -6,7 +6,7 @@ dashboard shows exactly what the hub would after a restart, and adds presence an
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from storage.store import QueueStore
 OFFLINE_WARN_MIN = 1        # an offline device is worth a look at once
 OFFLINE_CRIT_MIN = 45       # ... and urgent as it nears the 60-minute rule (REQ-Q-9)
 OFFLINE_LIMIT_MIN = 60
+HELP_ALERT_MIN = 10         # a visitor's «Вызов персонала» stays on the dashboard this long
 
 
 def version(session: Session, office: str) -> tuple:
@@ -86,7 +87,7 @@ def snapshot(session: Session, config: OfficeConfig, now: datetime, queue_thresh
 
 def _devices(session: Session, office: str, now: datetime, alerts: list[dict]) -> list[dict]:
     last = (select(PresenceRow.device, func.max(PresenceRow.id).label("id"))
-            .where(PresenceRow.office == office).group_by(PresenceRow.device).subquery())
+            .where(PresenceRow.office == office, PresenceRow.state != "help").group_by(PresenceRow.device).subquery())
     rows = session.execute(select(PresenceRow).join(last, PresenceRow.id == last.c.id)
                            .order_by(PresenceRow.device)).scalars().all()
     out = []
@@ -100,6 +101,12 @@ def _devices(session: Session, office: str, now: datetime, alerts: list[dict]) -
         elif r.state == "online" and r.printer not in (None, "ok"):
             alerts.append({"level": "warn", "kind": "printer",
                            "text": _("Принтер {device}: {state}").format(device=r.device, state=r.printer)})
+    for device, at in session.execute(select(PresenceRow.device, PresenceRow.at).where(
+            PresenceRow.office == office, PresenceRow.state == "help",
+            PresenceRow.at >= now - timedelta(minutes=HELP_ALERT_MIN)).order_by(PresenceRow.at)):
+        alerts.append({"level": "crit", "kind": "help",
+                       "text": _("Посетителю нужна помощь у {device} ({m} мин назад)").format(
+                           device=device, m=_fmt(_minutes(at, now)))})
     return out
 
 

@@ -218,3 +218,17 @@ topics = ["A"]
     first.close()
     runtime = OfficeRuntime(RuntimeSettings(config=parse_office_config(data), data_dir=tmp_path, database_url=url))
     assert runtime.db.config.name_ru == "Сохранено на сайте" and len(runtime.db.config.windows) == 1
+
+
+def test_call_for_staff_is_logged_once_per_press_and_not_on_replay(hub):
+    def status(help_at, retained=False):
+        payload = messages.device_status("kiosk-1", "kiosk", "online", help_requested_at=help_at)
+        hub.handle_status("kiosk-1", messages.encode(payload), retained)
+
+    status("2026-11-23T09:58:00+05:00", retained=True)     # replayed after a hub restart: old news
+    status("2026-11-23T10:00:00+05:00")
+    status("2026-11-23T10:00:00+05:00")                     # the same press again (retained copy)
+    status("2026-11-23T10:03:00+05:00")
+    with hub.db.sessions() as s:
+        helps = s.execute(select(PresenceRow.state).where(PresenceRow.state == "help")).scalars().all()
+    assert helps == ["help", "help"]

@@ -105,3 +105,16 @@ def test_event_stream_pushes_a_new_ticket(app, client, auth):
     after = _events(client.get("/events/stream"))[0]
     assert after["version"][0] > before["version"][0]
     assert after["totals"]["waiting"] == before["totals"]["waiting"] + 1
+
+
+def test_a_visitors_call_for_staff_is_an_alert_for_ten_minutes(app, client, auth):
+    b = app.extensions["talon"]
+    with b.sessions.begin() as s:
+        s.add(PresenceRow(office=b.config.office_id, device="kiosk1", at=NOW - timedelta(minutes=30), state="online"))
+        s.add(PresenceRow(office=b.config.office_id, device="kiosk1", at=NOW - timedelta(minutes=2), state="help"))
+        s.add(PresenceRow(office=b.config.office_id, device="kiosk1", at=NOW - timedelta(minutes=25), state="help"))
+    auth.login("oper")
+    snap = client.get("/snapshot.json").get_json()
+    help_alerts = [a for a in snap["alerts"] if a["kind"] == "help"]
+    assert [a["text"] for a in help_alerts] == ["Посетителю нужна помощь у kiosk1 (2 мин назад)"]
+    assert {d["device"]: d["state"] for d in snap["devices"]} == {"kiosk1": "online"}   # still online
