@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+from talon.bench import stop_process
+
 GOALS = {"call_latency_ms.p50": ("<=", 2), "call_latency_ms.p99": ("<=", 10),
          "commands_per_s": (">=", 300), "hub_rss_mb": ("<=", 120)}
 
@@ -198,11 +200,7 @@ def run(quick: bool = False, broker: str = "mosquitto", windows: int | None = No
     finally:
         for c in clients:
             c.stop()
-        hub.terminate()
-        try:
-            hub.wait(10)
-        except subprocess.TimeoutExpired:
-            hub.kill()
+        stop_process(hub)
 
 
 if __name__ == "__main__":

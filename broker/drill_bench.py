@@ -20,6 +20,7 @@ from broker.bench import _free_port, _office_toml
 from broker.messages import new_id
 from kiosk.presenter import KioskOptions
 from simulation.netcut import CuttableProxy
+from talon.bench import stop_process
 
 GOALS = {"lost_tickets": ("<=", 0), "duplicate_numbers": ("<=", 0)}
 
@@ -136,11 +137,7 @@ def run(quick: bool = False) -> dict:
     finally:
         for c in (kiosk, counter):
             c.stop()
-        hub.terminate()
-        try:
-            hub.wait(10)
-        except subprocess.TimeoutExpired:
-            hub.kill()
+        stop_process(hub)
         proxy.close()
 
 

@@ -20,8 +20,8 @@ import subprocess
 import threading
 import time
 import wave
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 log = logging.getLogger(__name__)

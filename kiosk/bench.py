@@ -33,7 +33,7 @@ from hardware.printer_connection import open_connection
 from hardware.printer_fake import FakePrinter
 from hardware.printer_ticket import TicketLayout
 from kiosk.presenter import KioskPresenter, Screen
-from talon.bench import median_ms
+from talon.bench import median_ms, stop_process
 
 GOALS = {"tap_to_print_ms.p99": ("<=", 100), "first_frame_s": ("<=", 2), "rss_mb": ("<=", 200)}
 OFFICE = "bench"   # the office of broker.bench's office.toml
@@ -231,11 +231,7 @@ def run(quick: bool) -> dict:
                            "first_frame_s: median of %d offscreen starts; rss_mb: the largest" % len(runs))
     finally:
         counter.stop()
-        hub.terminate()
-        try:
-            hub.wait(10)
-        except subprocess.TimeoutExpired:
-            hub.kill()
+        stop_process(hub)
     return figures
 
 

@@ -11,6 +11,7 @@ import importlib
 import inspect
 import json
 import statistics
+import subprocess
 import time
 from pathlib import Path
 
@@ -45,6 +46,15 @@ def median_ms(action, repeat: int, warmup: bool = True) -> float:
         action()
         samples.append((time.perf_counter() - began) * 1000)
     return round(statistics.median(samples), 3)
+
+
+def stop_process(proc, timeout: float = 10.0) -> None:
+    """SIGTERM a benchmark's child process (a hub, a board), SIGKILL it if it lingers."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def _goal_text(value, goal) -> str:
