@@ -177,12 +177,14 @@ class BoardProcess:
             self.proc.wait(10)
 
 
+QUICK_CALLS, FULL_CALLS = 3, 30
+
 def run(quick: bool = False) -> dict:
     from broker.brokers import find_mosquitto
 
     if not find_mosquitto():
         return {"skipped": "mosquitto is not installed"}
-    calls = 3 if quick else 30
+    calls = QUICK_CALLS if quick else FULL_CALLS
     idle_s = 3.0 if quick else 10.0
     tmp = Path(tempfile.mkdtemp(prefix="talon-bench-board-"))
     office = BoardOffice(tmp / "hub", windows=3)
