@@ -42,19 +42,14 @@ def by_policy(config: OfficeConfig, window: Window, tickets: list[Ticket], now: 
         return min(tickets, key=issue_order)
     ratios = {id(t): norm_ratio(config, t, now) for t in tickets}
     aged = [t for t in tickets if ratios[id(t)] >= config.aging_factor]
+    # ties go to the earlier ticket: max() keeps the first of equals, and the pool is in issue order
     if aged:
-        return max(aged, key=lambda t: (ratios[id(t)], _neg(issue_order(t))))
+        return max(aged, key=lambda t: (ratios[id(t)], -t.issued_at.timestamp()))
     # Serve first whoever is closest to their norm but can still make it; visitors
     # already past it come next (and go first once aged), so the share within the
     # norm is as high as the office's capacity allows.
     savable = [t for t in tickets if ratios[id(t)] < 1.0] or tickets
-    return max(savable, key=lambda t: (ratios[id(t)] * window.weight(t.topic), _neg(issue_order(t))))
-
-
-def _neg(order: tuple) -> tuple:
-    """Reverse an issue-order key so that max() prefers the earlier ticket on ties."""
-    issued_at, day, number = order
-    return (-issued_at.timestamp(), tuple(-ord(c) for c in day + number))
+    return max(savable, key=lambda t: (ratios[id(t)] * window.weight(t.topic), -t.issued_at.timestamp()))
 
 
 def choose_next(config: OfficeConfig, window: Window, waiting: Iterable[Ticket], now: datetime,

@@ -142,7 +142,8 @@ class QueueStore:
         seq = session.execute(select(func.max(EventRow.seq)).where(EventRow.office == self.office_id)).scalar()
         office = Office(config, seq=seq or 0)
         rows = session.execute(select(TicketRow).where(TicketRow.office == self.office_id,
-                                                       TicketRow.state.in_(LIVE_STATES))).scalars().all()
+                                                       TicketRow.state.in_(LIVE_STATES))
+                               .order_by(TicketRow.id)).scalars().all()    # issue order, as dispatch expects
         for row in rows:
             t = _ticket_from_row(row, office.tz)
             office.tickets[t.number] = t
