@@ -79,9 +79,8 @@ def run(args) -> int:
             args.device = f"counter-{args.window}"  # the id broker.bench and provisioning use
         bus = client_from_args(args, "counter")
 
-    if args.fullscreen:
-        from kivy.config import Config
-        Config.set("graphics", "fullscreen", "auto")
+    from hardware.screen import configure_screen
+    configure_screen(args.fullscreen, getattr(args, "size", ""), (800, 480))
     from counter_app.app import build_app
 
     closing = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 
 from hardware.sound_players import PLAYER_NAMES
 
@@ -67,27 +66,9 @@ def build_presenter(bus, args: argparse.Namespace, announcer=None):
 
 def run(args: argparse.Namespace) -> int:
     from broker.client import client_from_args
+    from hardware.screen import configure_screen
 
-    width, _, height = args.size.partition("x")
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    # An interruptible clock: a model scheduled from the bus thread wakes the UI loop at
-    # once instead of after the rest of a 1/60 s sleep (read when kivy.clock is imported).
-    os.environ.setdefault("KIVY_CLOCK", "interrupt")
-    # The board shows no images and plays WAVs through SDL: skip Kivy's PIL image provider
-    # (~2 MB resident) and its probing of other audio back ends.
-    os.environ.setdefault("KIVY_IMAGE", "tex,dds,sdl2")
-    os.environ.setdefault("KIVY_AUDIO", "sdl2")
-    from kivy.config import Config
-
-    # No multisampling: on a software renderer (Mesa llvmpipe) it doubles the cost of every
-    # frame; the shapes are antialiased by Kivy's Smooth* instructions, text by its textures.
-    Config.set("graphics", "multisamples", "0")
-    if args.fullscreen:
-        Config.set("graphics", "fullscreen", "auto")
-        Config.set("graphics", "show_cursor", "0")
-    else:
-        Config.set("graphics", "width", width or "1280")
-        Config.set("graphics", "height", height or "720")
+    configure_screen(args.fullscreen, args.size, (1280, 720), images=False)
     from display_board.app import BoardApp
     from display_board.trace import from_env
 

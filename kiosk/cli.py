@@ -76,18 +76,10 @@ def options_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from broker.client import client_from_args
+    from hardware.screen import configure_screen
 
     printer = printer_from_args(args)  # bad printer options fail here, before any window opens
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    from kivy.config import Config
-
-    if args.fullscreen:
-        Config.set("graphics", "fullscreen", "auto")
-        Config.set("graphics", "show_cursor", "0")
-    else:
-        width, _, height = args.size.partition("x")
-        Config.set("graphics", "width", width or "1280")
-        Config.set("graphics", "height", height or "800")
+    configure_screen(args.fullscreen, args.size, (1280, 800))
     from kiosk.app import KioskApp
 
     bus = client_from_args(args, "kiosk")
