@@ -137,6 +137,21 @@ class _Base:
         since = self._offline_since
         return text(self.lang, "offline_since", time=since.strftime("%H:%M")) if since else text(self.lang, "offline")
 
+    state_name = ""   # the retained state each display follows
+
+    def start(self):
+        self.bus.on_connection(self._set_connected)
+        self.bus.watch_state("config", self._on_config)
+        self.bus.watch_state(self.state_name, self._on_state)
+        self.bus.on_event(self._on_event)
+        self._publish()
+        return self
+
+    def _take_config(self, payload: dict) -> None:
+        """Under the lock: keep the office settings and its time zone."""
+        self.config = payload
+        self._tz = _zone(payload.get("office", {}).get("timezone"))
+
     def _set_connected(self, connected: bool) -> None:
         with self._lock:
             if connected == self.connected:
@@ -212,18 +227,14 @@ class BoardPresenter(_Base):
         return float(DEFAULT_MIN_DISPLAY_S if value is None else value)
 
     # -- wiring --------------------------------------------------------------------
-    def start(self) -> "BoardPresenter":
-        self.bus.on_connection(self._set_connected)
-        self.bus.watch_state("config", self._on_config)
-        self.bus.watch_state("board", self._on_board)
-        self.bus.on_event(self._on_event)
-        self._publish()
-        return self
+    state_name = "board"
+
+    def _on_state(self, payload: dict) -> None:
+        self._on_board(payload)
 
     def _on_config(self, payload: dict) -> None:
         with self._lock:
-            self.config = payload
-            self._tz = _zone(payload.get("office", {}).get("timezone"))
+            self._take_config(payload)
             sound = payload.get("sound", {})
             if self.announcer is not None:
                 self.announcer.configure(repeat=int(sound.get("repeat", 1)),
@@ -463,18 +474,13 @@ class WindowPresenter(_Base):
         self._last_seq: int | None = None
         self.resyncs = 0
 
-    def start(self) -> "WindowPresenter":
-        self.bus.on_connection(self._set_connected)
-        self.bus.watch_state("config", self._on_config)
-        self.bus.watch_state(f"window/{self.window}", self._on_state)
-        self.bus.on_event(self._on_event)
-        self._publish()
-        return self
+    @property
+    def state_name(self) -> str:
+        return f"window/{self.window}"
 
     def _on_config(self, payload: dict) -> None:
         with self._lock:
-            self.config = payload
-            self._tz = _zone(payload.get("office", {}).get("timezone"))
+            self._take_config(payload)
         self._publish()
 
     def _on_state(self, payload: dict) -> None:

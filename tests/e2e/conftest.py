@@ -83,3 +83,15 @@ def wait_for(pred, timeout: float = 20.0, what: str = "condition"):
 
 
 __all__ = ["free_port", "office_toml", "wait_for"]
+
+
+@pytest.fixture
+def board_office(tmp_path):
+    """A real hub, mosquitto and provisioned devices for the board drills."""
+    from display_board.bench import BoardOffice
+    o = BoardOffice(tmp_path / "hub", windows=3)
+    try:
+        o.start()
+        yield o
+    finally:
+        o.stop()

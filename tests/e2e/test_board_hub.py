@@ -8,7 +8,6 @@ import threading
 import pytest
 
 from broker.brokers import find_mosquitto
-from display_board.bench import BoardOffice
 from display_board.presenter import BoardPresenter, WindowPresenter
 from hardware.sound import Announcer, SoundCache
 from hardware.sound_players import FilePlayer, wav_duration
@@ -36,19 +35,11 @@ class Models:
             return self.items[-1] if self.items else None
 
 
-@pytest.fixture
-def office(tmp_path):
-    o = BoardOffice(tmp_path / "hub", windows=3)
-    try:
-        o.start()
-        yield o
-    finally:
-        o.stop()
 
 
-def test_board_next_shows_blinks_and_plays_then_survives_a_broker_crash(office, tmp_path):
-    kiosk = office.client("kiosk-1", "kiosk")
-    counter = office.client("counter-2", "counter")
+def test_board_next_shows_blinks_and_plays_then_survives_a_broker_crash(board_office, tmp_path):
+    kiosk = board_office.client("kiosk-1", "kiosk")
+    counter = board_office.client("counter-2", "counter")
     counter.request("open", {"window": 2})
     for _ in range(3):
         kiosk.request("issue", {"topic": "A", "kind": "walk_in"})
@@ -56,9 +47,9 @@ def test_board_next_shows_blinks_and_plays_then_survives_a_broker_crash(office, 
     player = FilePlayer(tmp_path / "played")
     announcer = Announcer(SoundCache(tmp_path / "sound"), player).start()
     hall_models, window_models = Models(), Models()
-    hall_bus = office.client("board-1", "board", start=False)
+    hall_bus = board_office.client("board-1", "board", start=False)
     hall = BoardPresenter(hall_bus, announcer=announcer, min_display_s=0, on_change=hall_models).start()
-    window_bus = office.client("board-w2", "board", start=False)
+    window_bus = board_office.client("board-w2", "board", start=False)
     window = WindowPresenter(window_bus, 2, on_change=window_models).start()
     for bus in (hall_bus, window_bus):
         bus.start()
@@ -89,14 +80,14 @@ def test_board_next_shows_blinks_and_plays_then_survives_a_broker_crash(office, 
         assert window.model.idle
 
         # the broker crashes: both displays say so and keep the last picture
-        office.runtime.broker.kill()
+        board_office.runtime.broker.kill()
         wait_until(lambda: not hall.model.connected and not window.model.connected, WAIT, "offline badge")
         assert hall.model.offline_text.startswith("Нет связи")
         assert window.model.offline_text.startswith("Нет связи")
         assert hall.model.now_calling.ticket == first
 
         # the supervisor restarts it; everyone reconnects by themselves, the hub republishes
-        wait_until(lambda: office.runtime.broker.restarts >= 1, WAIT, "broker restarted")
+        wait_until(lambda: board_office.runtime.broker.restarts >= 1, WAIT, "broker restarted")
         wait_until(lambda: hall.model.connected and window.model.connected, WAIT, "back online")
         assert hall.model.offline_text == "" and window.model.offline_text == ""
         assert hall.resyncs >= 1
@@ -115,20 +106,20 @@ def test_board_next_shows_blinks_and_plays_then_survives_a_broker_crash(office, 
         announcer.stop()
 
 
-def test_board_started_late_takes_the_retained_picture_without_announcing_it(office, tmp_path):
+def test_board_started_late_takes_the_retained_picture_without_announcing_it(board_office, tmp_path):
     """A board that (re)starts mid-day shows the hub's retained state/board at once and
     does not announce calls it never saw being made."""
-    kiosk = office.client("kiosk-1", "kiosk")
-    counter = office.client("counter-1", "counter")
+    kiosk = board_office.client("kiosk-1", "kiosk")
+    counter = board_office.client("counter-1", "counter")
     counter.request("open", {"window": 1})
     kiosk.request("issue", {"topic": "R", "kind": "walk_in"})
     called = counter.request("call_next", {"window": 1})["ticket"]["number"]
 
     player = FilePlayer(tmp_path / "played")
     announcer = Announcer(SoundCache(tmp_path / "sound"), player).start()
-    bus = office.client("board-1", "board", start=False)
+    bus = board_office.client("board-1", "board", start=False)
     hall = BoardPresenter(bus, announcer=announcer, min_display_s=0).start()
-    window_bus = office.client("board-w1", "board", start=False)
+    window_bus = board_office.client("board-w1", "board", start=False)
     window = WindowPresenter(window_bus, 1).start()
     try:
         bus.start()

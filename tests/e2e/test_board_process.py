@@ -8,7 +8,7 @@ from array import array
 import pytest
 
 from broker.brokers import find_mosquitto
-from display_board.bench import BoardOffice, BoardProcess
+from display_board.bench import BoardProcess
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not find_mosquitto(), reason="mosquitto is not installed"),
@@ -16,14 +16,6 @@ pytestmark = [pytest.mark.e2e,
 WAIT = 60.0
 
 
-@pytest.fixture
-def office(tmp_path):
-    o = BoardOffice(tmp_path / "hub", windows=3)
-    try:
-        o.start()
-        yield o
-    finally:
-        o.stop()
 
 
 def loud_samples(path) -> int:
@@ -33,14 +25,14 @@ def loud_samples(path) -> int:
     return sum(1 for s in samples if abs(s) > 2000)
 
 
-def test_board_process_shows_blinks_plays_and_recovers_from_a_broker_crash(office, tmp_path):
-    kiosk = office.client("kiosk-1", "kiosk")
-    counter = office.client("counter-3", "counter")
+def test_board_process_shows_blinks_plays_and_recovers_from_a_broker_crash(board_office, tmp_path):
+    kiosk = board_office.client("kiosk-1", "kiosk")
+    counter = board_office.client("counter-3", "counter")
     counter.request("open", {"window": 3})
     for _ in range(2):
         kiosk.request("issue", {"topic": "A", "kind": "walk_in"})
-    board = BoardProcess(office, tmp_path / "board", args=["--min-display", "0"]).start()
-    display = BoardProcess(office, tmp_path / "window", device="board-w3", args=["--window", "3"]).start()
+    board = BoardProcess(board_office, tmp_path / "board", args=["--min-display", "0"]).start()
+    display = BoardProcess(board_office, tmp_path / "window", device="board-w3", args=["--window", "3"]).start()
     try:
         board.wait_mark("connected", timeout=WAIT)
         display.wait_mark("connected", timeout=WAIT)
@@ -55,7 +47,7 @@ def test_board_process_shows_blinks_plays_and_recovers_from_a_broker_crash(offic
         display.wait_mark("frame", first, timeout=WAIT)        # the window display shows it too
         assert not display.marks("sound_start")                # the window display stays silent
 
-        office.runtime.broker.kill()
+        board_office.runtime.broker.kill()
         board.wait_mark("disconnected", timeout=WAIT)
         board.wait_mark("offline_shown", timeout=WAIT)         # «Нет связи» on screen
         display.wait_mark("offline_shown", timeout=WAIT)
