@@ -109,7 +109,7 @@ class CounterApp(App):
         return root
 
     def on_start(self):
-        from deploy.watchdog import start_ui_watchdog
+        from host.watchdog import start_ui_watchdog
         self._apply_view()
         start_ui_watchdog(Clock.schedule_interval, "counter running")
 

@@ -76,7 +76,7 @@ def run(args) -> int:
             log.error("the MQTT client is not available (%s); try --demo", exc)
             return 2
         if not getattr(args, "device", None):
-            args.device = f"counter-{args.window}"  # the id broker.bench and provisioning use
+            args.device = f"counter-{args.window}"  # the id bench.hub and provisioning use
         bus = client_from_args(args, "counter")
 
     from hardware.screen import configure_screen

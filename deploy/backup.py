@@ -17,7 +17,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from deploy import paths
+from host import paths
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class BackupError(RuntimeError):
 
 
 def resolve_database(value: str | os.PathLike | None = None, environ=None) -> Path:
-    """``--database`` (a path or ``sqlite:///`` URL), else the default of ``deploy.paths``."""
+    """``--database`` (a path or ``sqlite:///`` URL), else the default of ``host.paths``."""
     if value:
         text = str(value)
         return paths.sqlite_path_from_url(text) if "://" in text else Path(text)

@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from deploy import paths
+    from host import paths
     from deploy.backup import BackupError, backup_database, prune, resolve_database
 
     try:

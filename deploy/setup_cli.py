@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _existing_password(root: Path, role: str) -> str | None:
     """The password already in /etc/talon/<role>.env, so a re-run need not repeat it."""
-    from deploy import paths
+    from host import paths
 
     env_file = root / str(paths.CONFIG_DIR).lstrip("/") / f"{role}.env"
     try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from deploy import paths
+from host import paths
 from deploy.roles import COMMON_PACKAGES, ROLES, Role
 from deploy.steps import (
     DONE,

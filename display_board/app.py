@@ -353,7 +353,7 @@ class BoardApp(App):
         return True  # flipped already: skip the default flip
 
     def on_start(self):
-        from deploy.watchdog import start_ui_watchdog
+        from host.watchdog import start_ui_watchdog
         start_ui_watchdog(Clock.schedule_interval, "board running")
 
     def on_stop(self):

@@ -84,7 +84,7 @@ class KioskApp(App):
         return root
 
     def on_start(self):
-        from deploy.watchdog import start_ui_watchdog
+        from host.watchdog import start_ui_watchdog
         start_ui_watchdog(Clock.schedule_interval, "kiosk running")
         if threading.current_thread() is threading.main_thread():
             # SIGTERM (systemd stop) closes the app, so the kiosk says "offline" itself

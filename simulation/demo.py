@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from broker import directory
+from hub import directory
 from broker.client import HubClient
 from broker.errors import CommandError, HubUnreachable
-from broker.office_runtime import OfficeRuntime, RuntimeSettings
+from hub.runtime import OfficeRuntime, RuntimeSettings
 from queue_core.config import OfficeConfig
 from simulation.simulator import LUNCH_MIN, NO_SHOW_WAIT_MIN, WALK_MIN
 from simulation.workload import Arrival, Workload, arrivals_for_day

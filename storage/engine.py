@@ -17,7 +17,7 @@ def default_url(folder: str | os.PathLike | None = None) -> str:
     """``TALON_DATABASE_URL``, else the SQLite file in ``folder`` (default: ``data_dir()``)."""
     if os.environ.get("TALON_DATABASE_URL"):
         return os.environ["TALON_DATABASE_URL"]
-    from deploy.paths import DATABASE_NAME, data_dir  # the one rule for where data lives (stdlib-only module)
+    from host.paths import DATABASE_NAME, data_dir  # the one rule for where data lives (stdlib-only module)
 
     folder = Path(folder) if folder else data_dir()
     folder.mkdir(parents=True, exist_ok=True)

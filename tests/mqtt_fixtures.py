@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from broker import messages
-from broker.brokers import EmbeddedBroker, MosquittoBroker, find_mosquitto
+from hub.brokers import EmbeddedBroker, MosquittoBroker, find_mosquitto
 from broker.client import HubClient
 from broker.mqtt import MqttConnection
 from broker.topics import Topics

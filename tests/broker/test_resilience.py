@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from broker import messages
-from broker.brokers import (
+from hub.brokers import (
     EmbeddedBroker,
     ExternalBroker,
     MosquittoBroker,
@@ -93,9 +93,9 @@ def test_embedded_broker_restart(bus):
 def test_choose_broker(tmp_path, monkeypatch):
     assert isinstance(choose_broker("mqtt://10.0.0.5:1884"), ExternalBroker)
     assert choose_broker("mqtt://10.0.0.5:1884").url == "mqtt://10.0.0.5:1884"
-    monkeypatch.setattr("broker.brokers.find_mosquitto", lambda: "mosquitto")
+    monkeypatch.setattr("hub.brokers.find_mosquitto", lambda: "mosquitto")
     assert isinstance(choose_broker(data_dir=tmp_path), MosquittoBroker)
-    monkeypatch.setattr("broker.brokers.find_mosquitto", lambda: None)
+    monkeypatch.setattr("hub.brokers.find_mosquitto", lambda: None)
     assert isinstance(choose_broker(data_dir=tmp_path), EmbeddedBroker)
 
 

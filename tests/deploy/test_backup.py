@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import paths
+from host import paths
 from deploy.backup import BackupError, backup_database, prune, restore_database
 from talon import cli
 

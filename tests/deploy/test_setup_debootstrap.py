@@ -136,7 +136,7 @@ def test_debootstrap_venv_runs_talon(debian_root):
     proc = _chroot(root, "/opt/talon/venv/bin/talon", "setup", "--help")
     assert proc.returncode == 0, proc.stderr
     proc = _chroot(root, "/opt/talon/venv/bin/python", "-c",
-                  "import importlib.util as u, sqlalchemy, paho.mqtt, deploy.watchdog; assert u.find_spec('kivy')")
+                  "import importlib.util as u, sqlalchemy, paho.mqtt, host.watchdog; assert u.find_spec('kivy')")
     assert proc.returncode == 0, proc.stderr
     # The backup command works inside the target against a real WAL database.
     db_setup = ("import sqlite3; c = sqlite3.connect('/var/lib/talon/talon.db'); c.execute('PRAGMA journal_mode=WAL');"

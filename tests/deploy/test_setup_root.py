@@ -104,7 +104,7 @@ def test_setup_root_venv_has_talon(root):
     assert (venv / "bin/talon").is_file()
     stamp = json.loads((venv / "talon-install.json").read_text())
     assert stamp["extras"] == ["ui"]
-    proc = subprocess.run([str(venv / "bin/python"), "-c", "import deploy.watchdog, deploy.setup_plan"],
+    proc = subprocess.run([str(venv / "bin/python"), "-c", "import host.watchdog, deploy.setup_plan"],
                           check=False, capture_output=True, text=True, cwd=r)
     assert proc.returncode == 0, proc.stderr
 

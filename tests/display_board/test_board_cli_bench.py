@@ -3,9 +3,10 @@ import argparse
 
 import pytest
 
-from broker.brokers import find_mosquitto
+from hub.brokers import find_mosquitto
 from broker.fake_bus import FakeBus
-from display_board import bench, cli
+from bench import board as bench
+from display_board import cli
 from display_board.presenter import BoardPresenter, WindowPresenter
 from display_board.trace import Tracer, read_marks
 

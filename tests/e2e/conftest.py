@@ -88,7 +88,7 @@ __all__ = ["free_port", "office_toml", "wait_for"]
 @pytest.fixture
 def board_office(tmp_path):
     """A real hub, mosquitto and provisioned devices for the board drills."""
-    from display_board.bench import BoardOffice
+    from bench.board import BoardOffice
     o = BoardOffice(tmp_path / "hub", windows=3)
     try:
         o.start()

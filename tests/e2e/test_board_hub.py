@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from broker.brokers import find_mosquitto
+from hub.brokers import find_mosquitto
 from display_board.presenter import BoardPresenter, WindowPresenter
 from hardware.sound import Announcer, SoundCache
 from hardware.sound_players import FilePlayer, wav_duration

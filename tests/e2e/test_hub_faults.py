@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from broker import directory
+from hub import directory
 from broker.errors import HubUnreachable
-from broker.hub import Hub
+from hub.service import Hub
 from queue_core.config import parse_office_toml
 from storage.models import EventRow, TicketRow
 from storage.queue_db import QueueDatabase

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from broker import directory
-from broker.hub import Hub
+from hub import directory
+from hub.service import Hub
 from hardware.printer_fake import FakePrinter
 from hardware.printer_status import PrinterState
 from kiosk.presenter import KioskPresenter, Screen

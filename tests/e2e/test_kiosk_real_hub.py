@@ -15,10 +15,10 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from broker import directory
-from broker.brokers import find_mosquitto
+from hub import directory
+from hub.brokers import find_mosquitto
 from broker.client import HubClient
-from broker.office_runtime import OfficeRuntime, RuntimeSettings
+from hub.runtime import OfficeRuntime, RuntimeSettings
 from hardware.printer_fake import FakePrinter
 from kiosk.presenter import KioskPresenter, Screen
 from queue_core.config import parse_office_toml

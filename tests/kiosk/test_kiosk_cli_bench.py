@@ -3,7 +3,8 @@ import argparse
 
 from hardware.printer import TicketPrinter
 from hardware.printer_fake import FakePrinter
-from kiosk import bench, cli
+from bench import kiosk as bench
+from kiosk import cli
 
 
 def parse(*argv):

@@ -135,10 +135,10 @@ def office_hub():
     """``OfficeRuntime`` as ``talon hub`` runs it: mosquitto, the dispatcher and the web on free
     ports; a kiosk and a counter provisioned; an office open around the clock, whose clock
     reads a quarter past noon today so the test never meets the closing hour."""
-    from broker import directory
-    from broker.bench import _office_toml
-    from broker.brokers import find_mosquitto
-    from broker.office_runtime import OfficeRuntime, RuntimeSettings
+    from hub import directory
+    from bench.hub import _office_toml
+    from hub.brokers import find_mosquitto
+    from hub.runtime import OfficeRuntime, RuntimeSettings
     from queue_core.config import parse_office_toml
     from server.users import add_user
     from tests.mqtt_fixtures import broker_dir, free_port
@@ -189,9 +189,9 @@ def test_live_dashboard_report_and_exports_through_a_real_hub(office_hub, page, 
     expect(page.locator("#status-dot.live")).to_be_visible()          # the event stream is connected
     expect(page.locator("#total-waiting")).to_have_text("0")
 
-    counter = office_hub.client("counter-1", "counter")
+    counter = office_broker.hub_client("counter-1", "counter")
     counter.request("open", {"window": 1}, timeout=10)               # a window must be open to issue
-    kiosk = office_hub.client("kiosk-1", "kiosk")
+    kiosk = office_broker.hub_client("kiosk-1", "kiosk")
     ticket = kiosk.request("issue", {"topic": "A", "kind": "walk_in"}, timeout=10)["ticket"]
 
     expect(page.locator("#total-waiting")).to_have_text("1")          # pushed, no reload

@@ -10,19 +10,17 @@ import argparse
 import importlib
 import inspect
 import json
-import statistics
-import subprocess
 import time
 from pathlib import Path
 
 BENCHMARKS = {
-    "core": "storage.bench",
-    "hub": "broker.bench",
-    "drills": "broker.drill_bench",
-    "kiosk": "kiosk.bench",
-    "counter": "counter_app.bench",
-    "board": "display_board.bench",
-    "stats": "server.bench",
+    "core": "bench.core",
+    "hub": "bench.hub",
+    "drills": "bench.drills",
+    "kiosk": "bench.kiosk",
+    "counter": "bench.counter",
+    "board": "bench.board",
+    "stats": "bench.stats",
 }
 
 
@@ -34,27 +32,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", choices=["mosquitto", "amqtt"], help="hub benchmark: which broker")
     p.add_argument("--windows", type=int, help="hub benchmark: active windows")
     p.add_argument("--out", type=Path, default=Path("bench-results") / "bench.json", help="where to write the JSON")
-
-
-def median_ms(action, repeat: int, warmup: bool = True) -> float:
-    """Median wall time of ``action()`` in milliseconds (after one warm-up call)."""
-    if warmup:
-        action()
-    samples = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - began) * 1000)
-    return round(statistics.median(samples), 3)
-
-
-def stop_process(proc, timeout: float = 10.0) -> None:
-    """SIGTERM a benchmark's child process (a hub, a board), SIGKILL it if it lingers."""
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def _goal_text(value, goal) -> str:

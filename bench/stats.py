@@ -1,8 +1,8 @@
 """Benchmark ``stats``: the web side over one year of a 20-window office.
 
-``talon bench stats [--quick] [--json]`` (or ``python -m server.bench [--quick]``).
+``talon bench stats [--quick] [--json]`` (or ``python -m bench.stats [--quick]``).
 A year of visitors (≈500,000 tickets; ``quick``: 50,000) is bulk-generated into
-SQLite by ``storage.bench.generate_office_year`` — opening hours, busy mornings and
+SQLite by ``bench.core.generate_office_year`` — opening hours, busy mornings and
 Mondays, a topic mix, operator rotas, no-shows, transfers, bookings, ratings, and a
 live office at "now" (open windows, visitors being served and waiting). Then, through
 the WSGI app logged in as a head (a browser's request minus the network), the median
@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from talon.bench import median_ms
+from bench.harness import median_ms
 
 GOALS = {"monthly_report_ms": ("<=", 500), "year_report_ms": ("<=", 2000), "live_json_ms": ("<=", 50)}
 WINDOWS = 20
@@ -45,7 +45,7 @@ def run(quick: bool = False) -> dict:
     from server.db import session_scope
     from server.users import add_user
     from storage import stats
-    from storage.bench import generate_office_year
+    from bench.core import generate_office_year
 
     tickets = QUICK_TICKETS if quick else TICKETS
     repeat = {"monthly": 3, "year": 3, "live": 11} if quick else {"monthly": 7, "year": 5, "live": 31}
@@ -105,7 +105,7 @@ def run(quick: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m server.bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m bench.stats", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help=f"{QUICK_TICKETS:,} tickets instead of {TICKETS:,}")
     args = p.parse_args(argv)
     print(json.dumps(run(args.quick), ensure_ascii=False))

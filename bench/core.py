@@ -1,6 +1,6 @@
 """Benchmark ``core``: durable queue operations per second, and reports over 1M tickets.
 
-Run with ``talon bench core [--quick] [--json]`` (or ``python -m storage.bench``).
+Run with ``talon bench core [--quick] [--json]`` (or ``python -m bench.core``).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, text
 
-from talon.bench import median_ms
+from bench.harness import median_ms
 
 GOALS = {"ops_per_s": (">=", 1000), "monthly_report_ms": ("<=", 300)}
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from broker.mosquitto_files import BROKER_ROLES, Device
+from hub.mosquitto_files import BROKER_ROLES, Device
 from broker.topics import check_id
 from storage.credentials import hash_secret, new_password
 from storage.models import DeviceRow, OperatorRow

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from broker.mosquitto_files import (
+from hub.mosquitto_files import (
     Device,
     acl_text,
     devices_from,

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from broker.bench import _free_port, _office_toml
+from bench.harness import free_port, office_toml
 from broker.messages import new_id
 from kiosk.presenter import KioskOptions
-from simulation.netcut import CuttableProxy
-from talon.bench import stop_process
+from bench.netcut import CuttableProxy
+from bench.harness import stop_process
 
 GOALS = {"lost_tickets": ("<=", 0), "duplicate_numbers": ("<=", 0)}
 
@@ -28,8 +28,8 @@ GOALS = {"lost_tickets": ("<=", 0), "duplicate_numbers": ("<=", 0)}
 def run(quick: bool = False) -> dict:
     from sqlalchemy import select
 
-    from broker import directory
-    from broker.brokers import find_mosquitto
+    from hub import directory
+    from hub.brokers import find_mosquitto
     from broker.client import HubClient
     from broker.errors import CommandError
     from storage.engine import init_db, make_engine, make_sessionmaker
@@ -39,14 +39,14 @@ def run(quick: bool = False) -> dict:
         return {"skipped": "mosquitto is not installed"}
     tmp = Path(tempfile.mkdtemp(prefix="talon-drills-"))
     os.chmod(tmp, 0o755)
-    (tmp / "office.toml").write_text(_office_toml(2), encoding="utf-8")
+    (tmp / "office.toml").write_text(office_toml(2), encoding="utf-8")
     url = f"sqlite:///{tmp / 'talon.db'}"
     engine = make_engine(url)
     init_db(engine)
     with make_sessionmaker(engine)() as s, s.begin():
         kiosk_pw = directory.add_device(s, "bench", "kiosk-1", "kiosk")
         counter_pw = directory.add_device(s, "bench", "counter-1", "counter", window=1)
-    port = _free_port()
+    port = free_port()
     hub_args = [sys.executable, "-m", "talon", "hub", "--config", str(tmp / "office.toml"), "--data", str(tmp),
                 "--port", str(port), "--no-web"]
     env = {**os.environ, "TALON_LOG": "WARNING"}

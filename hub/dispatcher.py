@@ -2,7 +2,7 @@
 
 It is the single writer of queue state (ARCHITECTURE §2). It knows nothing of MQTT
 sockets: ``handle_command`` takes a device id and raw bytes and returns the
-publications to make (the reply first). ``broker.hub`` moves bytes in and out.
+publications to make (the reply first). ``hub.service`` moves bytes in and out.
 
 * Bad input never changes anything: it gets an ``ok:false`` reply with a code.
 * A repeated ``(device, id)`` gets the stored reply and changes nothing, so a retried
@@ -21,7 +21,8 @@ from typing import NamedTuple
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from broker import messages, states
+from broker import messages
+from hub import states
 from broker.errors import CommandError
 from broker.topics import Topics
 from queue_core.errors import QueueError

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from broker import directory
-from broker.brokers import EmbeddedBroker, ExternalBroker, MosquittoBroker, find_mosquitto
-from broker.hub import Hub
-from broker.mosquitto_files import HUB_USER, Device
+from hub import directory
+from hub.brokers import EmbeddedBroker, ExternalBroker, MosquittoBroker, find_mosquitto
+from hub.service import Hub
+from hub.mosquitto_files import HUB_USER, Device
 from queue_core.config import OfficeConfig
 from storage.credentials import hash_secret, new_password
 from storage.queue_db import QueueDatabase

@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.harness import cpu_seconds, free_port, office_toml, percentile, rss_mb
 from display_board.trace import read_marks
 
 GOALS = {"next_to_frame_ms.p99": ("<=", 50), "next_to_sound_ms.p99": ("<=", 200),
@@ -32,26 +33,6 @@ GOALS = {"next_to_frame_ms.p99": ("<=", 50), "next_to_sound_ms.p99": ("<=", 200)
 
 OFFICE = "bench"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _pct(samples: list[float], q: float) -> float | None:
-    if not samples:
-        return None
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 class BoardOffice:
@@ -68,17 +49,16 @@ class BoardOffice:
         self._clients: list = []
 
     def start(self) -> "BoardOffice":
-        from broker import directory
-        from broker.bench import _free_port, _office_toml
-        from broker.office_runtime import OfficeRuntime, RuntimeSettings
+        from hub import directory
+        from hub.runtime import OfficeRuntime, RuntimeSettings
         from queue_core.config import parse_office_toml
 
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o755)       # mosquitto runs as its own user and must reach its files
-        config = parse_office_toml(_office_toml(self.windows))
+        config = parse_office_toml(office_toml(self.windows))
         self.runtime = OfficeRuntime(RuntimeSettings(
             config=config, data_dir=self.dir, database_url=f"sqlite:///{self.dir / 'talon.db'}",
-            broker_kind="mosquitto", port=_free_port(), web_port=None, clock=self.clock))
+            broker_kind="mosquitto", port=free_port(), web_port=None, clock=self.clock))
         with self.runtime.db.sessions() as s, s.begin():
             self.passwords["kiosk-1"] = directory.add_device(s, OFFICE, "kiosk-1", "kiosk")
             self.passwords["board-1"] = directory.add_device(s, OFFICE, "board-1", "board")
@@ -180,7 +160,7 @@ class BoardProcess:
 QUICK_CALLS, FULL_CALLS = 3, 30
 
 def run(quick: bool = False) -> dict:
-    from broker.brokers import find_mosquitto
+    from hub.brokers import find_mosquitto
 
     if not find_mosquitto():
         return {"skipped": "mosquitto is not installed"}
@@ -222,8 +202,8 @@ def run(quick: bool = False) -> dict:
         audio_mb = board.audio_file.stat().st_size / 1e6 if board.audio_file.exists() else 0.0
         return {
             "calls": calls,
-            "next_to_frame_ms": {"p50": _pct(frame_ms, 0.5), "p99": _pct(frame_ms, 0.99), "max": _pct(frame_ms, 1)},
-            "next_to_sound_ms": {"p50": _pct(sound_ms, 0.5), "p99": _pct(sound_ms, 0.99), "max": _pct(sound_ms, 1)},
+            "next_to_frame_ms": {"p50": percentile(frame_ms, 0.5), "p99": percentile(frame_ms, 0.99), "max": percentile(frame_ms, 1)},
+            "next_to_sound_ms": {"p50": percentile(sound_ms, 0.5), "p99": percentile(sound_ms, 0.99), "max": percentile(sound_ms, 1)},
             "idle_cpu_pct": round(idle, 2),
             "rss_mb": rss_mb(board.pid),
             "calls_blinked": flashes,
@@ -246,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
 
-    parser = argparse.ArgumentParser(prog="python -m display_board.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.board", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     print(json.dumps(run(args.quick), ensure_ascii=False, indent=2))

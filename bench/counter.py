@@ -4,7 +4,7 @@
 * ``window_update_to_view``: a ``state/window/<n>`` payload delivered → subscribers
   have the new :class:`~counter_app.presenter.CounterView`.
 
-``python -m counter_app.bench [--quick]`` prints JSON (milliseconds).
+``python -m bench.counter [--quick]`` prints JSON (milliseconds).
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def run(quick: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m counter_app.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.counter", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer iterations")
     args = parser.parse_args(argv)
     print(json.dumps(run(args.quick), indent=2, ensure_ascii=False))

@@ -1,4 +1,4 @@
-from server import bench
+from bench import stats as bench
 
 
 def test_bench_quick_reports_its_figures():

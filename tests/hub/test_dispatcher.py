@@ -7,8 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
-from broker import directory, messages
-from broker.dispatcher import Dispatcher
+from broker import messages
+from hub import directory
+from hub.dispatcher import Dispatcher
 from storage.models import BookingRow, EventRow, PresenceRow, TicketRow
 from storage.queue_db import QueueDatabase
 from tests.queue_core.helpers import MONDAY_10, make_config
@@ -194,7 +195,7 @@ def test_new_settings_are_applied_and_pushed(hub):
 def test_hub_starts_with_the_settings_saved_on_the_web(tmp_path):
     from datetime import datetime, timezone
 
-    from broker.office_runtime import OfficeRuntime, RuntimeSettings
+    from hub.runtime import OfficeRuntime, RuntimeSettings
     from queue_core.config import parse_office_config
     from storage.models import SettingRow
     from tests.queue_core.helpers import office_dict

@@ -9,7 +9,6 @@ Run ``talon bench hub [--broker mosquitto|amqtt] [--windows 50] [--quick] [--jso
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,56 +17,17 @@ import threading
 import time
 from pathlib import Path
 
-from talon.bench import stop_process
+from bench.harness import free_port, office_toml, percentile, rss_mb, stop_process
 
 GOALS = {"call_latency_ms.p50": ("<=", 2), "call_latency_ms.p99": ("<=", 10),
-         "commands_per_s": (">=", 300), "hub_rss_mb": ("<=", 120)}
-
-
-def _office_toml(windows: int) -> str:
-    hours = ", ".join(f'{d} = "00:00-23:59"' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
-    text = ('[office]\nid = "bench"\nname = "Bench office"\nprofile = "mek"\n\n'
-            '[[topics]]\ncode = "A"\nform = "admin"\n\n[[topics]]\ncode = "R"\nform = "oprsn"\n')
-    text += "".join(f'\n[[windows]]\nnumber = {n}\ntopics = ["A", "R"]\n' for n in range(1, windows + 1))
-    return text + f"\n[calendar]\nhours = {{ {hours} }}\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rss_mb(pid: int) -> float:
-    """Resident memory of the hub and its children (mosquitto is the hub's child)."""
-    total = 0
-    for p in [pid, *_children(pid)]:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return round(total / 1024, 1)
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+         "commands_per_s": (">=", 500), "hub_rss_mb": ("<=", 120)}
 
 
 def run(quick: bool = False, broker: str = "mosquitto", windows: int | None = None) -> dict:
     import logging
     logging.getLogger("broker").setLevel(logging.WARNING)     # 50 clients connecting is not news
-    from broker import directory
-    from broker.brokers import find_mosquitto
+    from hub import directory
+    from hub.brokers import find_mosquitto
     from broker.client import HubClient
     from queue_core.config import parse_office_toml
     from storage.engine import init_db, make_engine, make_sessionmaker
@@ -80,7 +40,7 @@ def run(quick: bool = False, broker: str = "mosquitto", windows: int | None = No
     tmp = Path(tempfile.mkdtemp(prefix="talon-bench-hub-"))
     os.chmod(tmp, 0o755)     # mosquitto runs as its own user and must reach its files
     config_path = tmp / "office.toml"
-    config_path.write_text(_office_toml(windows), encoding="utf-8")
+    config_path.write_text(office_toml(windows), encoding="utf-8")
     parse_office_toml(config_path.read_text(encoding="utf-8"))   # fail here, not in the hub, if it is wrong
     url = f"sqlite:///{tmp / 'talon.db'}"
     engine = make_engine(url)
@@ -92,7 +52,7 @@ def run(quick: bool = False, broker: str = "mosquitto", windows: int | None = No
         for n in range(1, windows + 1):
             passwords[f"counter-{n}"] = directory.add_device(s, "bench", f"counter-{n}", "counter", window=n)
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     hub = subprocess.Popen([sys.executable, "-m", "talon", "hub", "--config", str(config_path), "--data", str(tmp),
                             "--broker-kind", broker, "--port", str(port), "--no-web"],
                            stdout=(tmp / "hub.log").open("w"), stderr=subprocess.STDOUT,
@@ -184,13 +144,13 @@ def run(quick: bool = False, broker: str = "mosquitto", windows: int | None = No
         for t in threads:
             t.join(300)
         elapsed = time.perf_counter() - began
-        rss = _rss_mb(hub.pid)
+        rss = rss_mb(hub.pid)
         return {
             "broker": broker,
             "windows": windows,
-            "call_latency_ms": {"p50": _pct(call_ms, 0.5), "p99": _pct(call_ms, 0.99), "n": len(call_ms)},
-            "call_latency_saturated_ms": {"p50": _pct(loaded_ms, 0.5), "p99": _pct(loaded_ms, 0.99)},
-            "issue_latency_ms": {"p50": _pct(issue_ms, 0.5), "p99": _pct(issue_ms, 0.99), "n": len(issue_ms),
+            "call_latency_ms": {"p50": percentile(call_ms, 0.5), "p99": percentile(call_ms, 0.99), "n": len(call_ms)},
+            "call_latency_saturated_ms": {"p50": percentile(loaded_ms, 0.5), "p99": percentile(loaded_ms, 0.99)},
+            "issue_latency_ms": {"p50": percentile(issue_ms, 0.5), "p99": percentile(issue_ms, 0.99), "n": len(issue_ms),
                                  "median": round(statistics.median(issue_ms), 2)},
             "commands_per_s": round(commands[0] / elapsed),
             "hub_rss_mb": rss,

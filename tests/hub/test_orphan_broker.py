@@ -3,7 +3,7 @@ import subprocess
 import sys
 import textwrap
 
-from broker.brokers import MosquittoBroker, wait_for_port
+from hub.brokers import MosquittoBroker, wait_for_port
 from tests.mqtt_fixtures import DEVICES, broker_dir, free_port
 
 
@@ -11,7 +11,7 @@ def test_restarted_hub_ends_the_orphaned_broker():
     folder, port = broker_dir(), free_port()
     script = textwrap.dedent(f"""
         import os
-        from broker.brokers import MosquittoBroker
+        from hub.brokers import MosquittoBroker
         b = MosquittoBroker({folder!r}, "127.0.0.1", {port}, {DEVICES!r}, office="office")
         b.start()
         os._exit(9)             # the hub dies without a word; mosquitto lives on

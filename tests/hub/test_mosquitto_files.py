@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 
-from broker.mosquitto_files import (
+from hub.mosquitto_files import (
     Device,
     acl_text,
     devices_from,

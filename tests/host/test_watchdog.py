@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from deploy import watchdog
+from host import watchdog
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_heartbeat_thread_pings_the_real_socket(notify_socket):
 
 
 def test_ui_watchdog_pings_from_the_scheduler(monkeypatch):
-    from deploy import watchdog
+    from host import watchdog
     sent, scheduled = [], []
     monkeypatch.setattr(watchdog, "notify", lambda *fields, environ=None: sent.append(fields) or True)
     monkeypatch.setenv("WATCHDOG_USEC", "30000000")

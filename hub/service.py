@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from broker.dispatcher import Dispatcher, Publication
+from hub.dispatcher import Dispatcher, Publication
 from broker.mqtt import MqttConnection
 from broker.topics import Topics
 from storage.queue_db import QueueDatabase

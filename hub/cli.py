@@ -26,7 +26,7 @@ def add_office_arguments(p: argparse.ArgumentParser) -> None:
 
 def load_office(args: argparse.Namespace):
     """(config, data_dir, database_url) from the shared arguments; exits with a clear message on a bad file."""
-    from deploy.paths import data_dir
+    from host.paths import data_dir
     from queue_core.config import office_from_profile, parse_office_toml
     from queue_core.errors import ConfigError
     from storage.engine import default_url
@@ -57,7 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from broker.office_runtime import OfficeRuntime, RuntimeSettings
+    from hub.runtime import OfficeRuntime, RuntimeSettings
 
     config, folder, url = load_office(args)
     runtime = OfficeRuntime(RuntimeSettings(
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     runtime.start()
     heartbeat = None
     try:
-        from deploy.watchdog import Heartbeat, notify_ready
+        from host.watchdog import Heartbeat, notify_ready
         notify_ready("hub running")
         heartbeat = Heartbeat(lambda: runtime.hub.healthy).start()
     except ImportError:

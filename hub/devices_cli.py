@@ -5,7 +5,7 @@ import argparse
 import getpass
 import sys
 
-from broker.hub_cli import add_office_arguments, load_office
+from hub.cli import add_office_arguments, load_office
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from broker import directory
+    from hub import directory
     from storage.engine import init_db, make_engine, make_sessionmaker
 
     config, _, url = load_office(args)
@@ -61,7 +61,7 @@ def add_operator_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_operators(args: argparse.Namespace) -> int:
-    from broker import directory
+    from hub import directory
     from storage.engine import init_db, make_engine, make_sessionmaker
 
     config, _, url = load_office(args)

@@ -11,7 +11,7 @@ The protocol is one datagram per message on the AF_UNIX socket named by
 
 Example (a role's entry point)::
 
-    from deploy.watchdog import Heartbeat, notify_ready
+    from host.watchdog import Heartbeat, notify_ready
 
     beat = Heartbeat(lambda: client.is_connected() and loop_alive())
     beat.start()

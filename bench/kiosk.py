@@ -33,10 +33,10 @@ from hardware.printer_connection import open_connection
 from hardware.printer_fake import FakePrinter
 from hardware.printer_ticket import TicketLayout
 from kiosk.presenter import KioskPresenter, Screen
-from talon.bench import median_ms, stop_process
+from bench.harness import median_ms, stop_process
 
 GOALS = {"tap_to_print_ms.p99": ("<=", 100), "first_frame_s": ("<=", 2), "rss_mb": ("<=", 200)}
-OFFICE = "bench"   # the office of broker.bench's office.toml
+OFFICE = "bench"   # the office of bench.hub's office.toml
 WAIT_S = 60.0      # bound on every wait for the hub or the kiosk process
 
 SAMPLE = TicketLayout(office_name="Центр обслуживания клиентов", number="А015",
@@ -146,7 +146,7 @@ def _kiosk_process(broker_url: str, password: str, tmp: Path, db_url: str) -> tu
     """Start ``talon kiosk`` offscreen: (seconds to its first frame, RSS in MB once online)."""
     from sqlalchemy import create_engine, select
 
-    from broker.bench import _rss_mb
+    from bench.harness import rss_mb
     from storage.models import PresenceRow
 
     run_dir = Path(tempfile.mkdtemp(dir=tmp, prefix="kiosk-"))
@@ -171,7 +171,7 @@ def _kiosk_process(broker_url: str, password: str, tmp: Path, db_url: str) -> tu
         first_frame = float(frame_file.read_text()) - started
         _wait(lambda: _presence_count(engine, select, PresenceRow) > seen_before, "the kiosk online at the hub")
         time.sleep(1.0)                                  # its first screens drawn with the office's config
-        return round(first_frame, 3), _rss_mb(kiosk.pid)
+        return round(first_frame, 3), rss_mb(kiosk.pid)
     finally:
         kiosk.send_signal(signal.SIGTERM)
         try:
@@ -191,9 +191,9 @@ def _presence_count(engine, select, PresenceRow) -> int:
 
 
 def run(quick: bool) -> dict:
-    from broker import directory
-    from broker.bench import _free_port, _office_toml
-    from broker.brokers import find_mosquitto
+    from hub import directory
+    from bench.harness import free_port, office_toml
+    from hub.brokers import find_mosquitto
     from broker.client import HubClient
     from storage.engine import init_db, make_engine, make_sessionmaker
 
@@ -203,7 +203,7 @@ def run(quick: bool) -> dict:
         return {**figures, "skipped": "mosquitto is not installed: no tap_to_print_ms, first_frame_s, rss_mb"}
     tmp = Path(tempfile.mkdtemp(prefix="talon-bench-kiosk-"))
     os.chmod(tmp, 0o755)      # mosquitto runs as its own user and must reach its files
-    (tmp / "office.toml").write_text(_office_toml(1), encoding="utf-8")
+    (tmp / "office.toml").write_text(office_toml(1), encoding="utf-8")
     db_url = f"sqlite:///{tmp / 'talon.db'}"
     engine = make_engine(db_url)
     init_db(engine)
@@ -212,7 +212,7 @@ def run(quick: bool) -> dict:
                      for device, role, window in (("kiosk-1", "kiosk", None), ("kiosk-2", "kiosk", None),
                                                   ("counter-1", "counter", 1))}
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     broker_url = f"mqtt://127.0.0.1:{port}"
     with (tmp / "hub.log").open("w") as log:
         hub = subprocess.Popen([sys.executable, "-m", "talon", "hub", "--config", str(tmp / "office.toml"),
