@@ -18,16 +18,17 @@ from pathlib import Path
 from host.ports import free_port
 
 __all__ = ["free_port", "office_toml", "BenchOffice", "rss_mb", "cpu_seconds", "percentile", "median_ms",
-           "stop_process"]
+           "stop_process", "wait_ready"]
 
 ALL_DAY = {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
-def office_toml(windows: int, office: str = "bench", name: str = "Bench office") -> str:
+def office_toml(windows: int, office: str = "bench", name: str = "Bench office", timezone: str | None = None) -> str:
     """An МЭК office with topics A and R at every window, open around the clock so a run
     never depends on the hour it starts."""
     hours = ", ".join(f'{d} = "{h}"' for d, h in ALL_DAY.items())
-    text = (f'[office]\nid = "{office}"\nname = "{name}"\nprofile = "mek"\n\n'
+    zone = f'timezone = "{timezone}"\n' if timezone else ""
+    text = (f'[office]\nid = "{office}"\nname = "{name}"\nprofile = "mek"\n{zone}\n'
             '[[topics]]\ncode = "A"\nform = "admin"\n\n[[topics]]\ncode = "R"\nform = "oprsn"\n')
     text += "".join(f'\n[[windows]]\nnumber = {n}\ntopics = ["A", "R"]\n' for n in range(1, windows + 1))
     return text + f"\n[calendar]\nhours = {{ {hours} }}\n"
@@ -62,6 +63,13 @@ class BenchOffice:
         engine.dispose()
         return self.passwords
 
+    def client(self, broker_url: str, device: str, role: str, authenticated: bool = True):
+        """A ``HubClient`` for a provisioned device (not started)."""
+        from broker.client import HubClient
+
+        return HubClient(broker_url, self.office, device, role,
+                         password=self.passwords[device] if authenticated else None)
+
     def hub_args(self, port: int, *extra: str) -> list[str]:
         return [sys.executable, "-m", "talon", "hub", "--config", str(self.config_path), "--data", str(self.dir),
                 "--port", str(port), "--no-web", *extra]
@@ -71,6 +79,19 @@ class BenchOffice:
         with (self.dir / "hub.log").open("a") as log:
             return subprocess.Popen(self.hub_args(port, *extra), stdout=log, stderr=subprocess.STDOUT,
                                     env={**os.environ, "TALON_LOG": log_level})
+
+
+def wait_ready(clients: list, probe, timeout: float = 30.0) -> None:
+    """Wait until every client is connected and ``probe()`` (e.g. a ping) succeeds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(c.wait_ready(0.1) for c in clients):
+            try:
+                probe()
+                return
+            except Exception:
+                time.sleep(0.05)
+    raise TimeoutError("the hub did not answer within %.0f s" % timeout)
 
 
 def _children(pid: int) -> list[int]:

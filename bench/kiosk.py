@@ -33,7 +33,7 @@ from hardware.printer_connection import open_connection
 from hardware.printer_fake import FakePrinter
 from hardware.printer_ticket import TicketLayout
 from kiosk.presenter import KioskPresenter, Screen
-from bench.harness import median_ms, stop_process
+from bench.harness import BenchOffice, free_port, median_ms, rss_mb, stop_process
 
 GOALS = {"tap_to_print_ms.p99": ("<=", 100), "first_frame_s": ("<=", 2), "rss_mb": ("<=", 200)}
 OFFICE = "bench"   # the office of bench.hub's office.toml
@@ -146,7 +146,6 @@ def _kiosk_process(broker_url: str, password: str, tmp: Path, db_url: str) -> tu
     """Start ``talon kiosk`` offscreen: (seconds to its first frame, RSS in MB once online)."""
     from sqlalchemy import create_engine, select
 
-    from bench.harness import rss_mb
     from storage.models import PresenceRow
 
     run_dir = Path(tempfile.mkdtemp(dir=tmp, prefix="kiosk-"))
@@ -191,40 +190,25 @@ def _presence_count(engine, select, PresenceRow) -> int:
 
 
 def run(quick: bool) -> dict:
-    from hub import directory
-    from bench.harness import free_port, office_toml
     from hub.brokers import find_mosquitto
-    from broker.client import HubClient
-    from storage.engine import init_db, make_engine, make_sessionmaker
 
     repeats = 20 if quick else 200
     figures: dict = {"repeats": repeats, **_compose_figures(repeats)}
     if not find_mosquitto():
         return {**figures, "skipped": "mosquitto is not installed: no tap_to_print_ms, first_frame_s, rss_mb"}
-    tmp = Path(tempfile.mkdtemp(prefix="talon-bench-kiosk-"))
-    os.chmod(tmp, 0o755)      # mosquitto runs as its own user and must reach its files
-    (tmp / "office.toml").write_text(office_toml(1), encoding="utf-8")
-    db_url = f"sqlite:///{tmp / 'talon.db'}"
-    engine = make_engine(db_url)
-    init_db(engine)
-    with make_sessionmaker(engine)() as s, s.begin():
-        passwords = {device: directory.add_device(s, OFFICE, device, role, window)
-                     for device, role, window in (("kiosk-1", "kiosk", None), ("kiosk-2", "kiosk", None),
-                                                  ("counter-1", "counter", 1))}
-    engine.dispose()
+    office = BenchOffice("bench-kiosk", 1, OFFICE)
+    passwords = office.provision([("kiosk-1", "kiosk", None), ("kiosk-2", "kiosk", None), ("counter-1", "counter", 1)])
     port = free_port()
     broker_url = f"mqtt://127.0.0.1:{port}"
-    with (tmp / "hub.log").open("w") as log:
-        hub = subprocess.Popen([sys.executable, "-m", "talon", "hub", "--config", str(tmp / "office.toml"),
-                                "--data", str(tmp), "--broker-kind", "mosquitto", "--port", str(port), "--no-web"],
-                               stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "TALON_LOG": "WARNING"})
-    counter = HubClient(broker_url, OFFICE, "counter-1", "counter", password=passwords["counter-1"])
+    hub = office.start_hub(port, "--broker-kind", "mosquitto")
+    counter = office.client(broker_url, "counter-1", "counter")
     try:
         counter.start()
         _wait(lambda: counter.wait_ready(0.1) and _opened(counter), "the hub (window 1 opened)")
-        figures["tap_to_print_ms"] = _tap_to_print_ms(broker_url, passwords["kiosk-1"], tmp / "tickets.bin",
+        figures["tap_to_print_ms"] = _tap_to_print_ms(broker_url, passwords["kiosk-1"], office.dir / "tickets.bin",
                                                       taps=50 if quick else 300)
-        runs = [_kiosk_process(broker_url, passwords["kiosk-2"], tmp, db_url) for _ in range(1 if quick else 3)]
+        runs = [_kiosk_process(broker_url, passwords["kiosk-2"], office.dir, office.database_url)
+                for _ in range(1 if quick else 3)]
         figures["first_frame_s"] = round(statistics.median(r[0] for r in runs), 3)
         figures["rss_mb"] = max(r[1] for r in runs)
         figures["note"] = ("tap_to_print: talon hub + mosquitto on loopback, file printer, text-mode 80 mm ticket; "
@@ -236,12 +220,12 @@ def run(quick: bool) -> dict:
 
 
 def _opened(counter) -> bool:
-    from broker.errors import CommandError
+    from broker.errors import BusError
 
     try:
         counter.request("open", {"window": 1}, timeout=1.0)
         return True
-    except CommandError:
+    except BusError:
         return False
 
 

@@ -12,18 +12,14 @@ from __future__ import annotations
 import argparse
 import logging
 
+from broker.client import add_connection_arguments
 from hardware.sound_players import PLAYER_NAMES
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    try:
-        from broker.client import add_connection_arguments
-    except ImportError:  # the client lands separately; the board options still parse
-        add_connection_arguments = None
-    if add_connection_arguments is not None:
-        add_connection_arguments(parser)
+    add_connection_arguments(parser)
     parser.add_argument("--window", type=int, metavar="N", help="show one window's display instead of the hall board")
     parser.add_argument("--history", type=int, metavar="N", help="how many recent calls to list (default: office config)")
     parser.add_argument("--min-display", type=float, metavar="S", dest="min_display",

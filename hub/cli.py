@@ -1,11 +1,11 @@
-"""``talon hub``: the office's hub — broker, dispatcher, web dashboard."""
+"""The options of ``talon hub`` and of the commands that open the hub's database (devices, operators).
+
+The command itself runs in ``talon.office``, which puts the hub and the web dashboard together."""
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-import signal
-import threading
 from pathlib import Path
 
 from queue_core.norms import PROFILES
@@ -54,29 +54,3 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--web-port", type=int, default=8080, help="web dashboard port")
     p.add_argument("--web-host", default="127.0.0.1", help="web dashboard address")
     p.add_argument("--no-web", action="store_true", help="do not start the web dashboard")
-
-
-def run(args: argparse.Namespace) -> int:
-    from hub.runtime import OfficeRuntime, RuntimeSettings
-
-    config, folder, url = load_office(args)
-    runtime = OfficeRuntime(RuntimeSettings(
-        config=config, data_dir=folder, database_url=url, broker_url=args.broker, broker_kind=args.broker_kind,
-        listen=args.listen, port=args.port, web_port=None if args.no_web else args.web_port, web_host=args.web_host))
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    runtime.start()
-    heartbeat = None
-    try:
-        from host.watchdog import Heartbeat, notify_ready
-        notify_ready("hub running")
-        heartbeat = Heartbeat(lambda: runtime.hub.healthy).start()
-    except ImportError:
-        pass
-    print(f"Talon hub for office {config.office_id!r}: broker {runtime.broker_url}, database {url}", flush=True)
-    stop.wait()
-    if heartbeat:
-        heartbeat.stop()
-    runtime.stop()
-    return 0

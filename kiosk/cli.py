@@ -14,16 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 
+from broker.client import add_connection_arguments
 from hardware.printer_connection import CONNECTIONS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    try:
-        from broker.client import add_connection_arguments
-    except ImportError:  # the client lands separately; the kiosk options still parse
-        add_connection_arguments = None
-    if add_connection_arguments is not None:
-        add_connection_arguments(parser)
+    add_connection_arguments(parser)
     env = os.environ.get
     p = parser.add_argument_group("ticket printer")
     p.add_argument("--printer", choices=CONNECTIONS + ("fake",), default=env("TALON_PRINTER", "file"),

@@ -39,3 +39,9 @@ def start_web_server(db, host: str, port: int, hub=None, data_dir: Path | None =
     thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
     thread.start()
     return WebServer(server, thread)
+
+
+def start_office_web(runtime) -> WebServer:
+    """The dashboard beside a running hub: ``OfficeRuntime(..., start_web=start_office_web)``."""
+    s = runtime.s
+    return start_web_server(runtime.db, s.web_host, s.web_port, hub=runtime.hub, data_dir=s.data_dir)

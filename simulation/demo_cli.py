@@ -11,6 +11,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from host.ports import free_port, port_is_free
 from queue_core.norms import PROFILES
 
 
@@ -30,19 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1)
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _web_login(demo) -> tuple[str, str] | None:
     """An office-head account for the dashboard, made fresh for this demo."""
-    try:
-        from server.users import add_user
-    except ImportError:
-        return None
+    from server.users import add_user
+
     from storage.credentials import new_password
     password = new_password(12)
     with demo.runtime.db.sessions() as s, s.begin():
@@ -74,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
     os.chmod(data, 0o755)      # mosquitto runs as its own user and must reach its files
     config = office_from_profile(args.profile, windows=args.windows, office_id="demo",
                                  name="Демо-офис Talon")
-    web_port = args.web_port if _port_free(args.web_port) else _free_port()
+    web_port = args.web_port if port_is_free(args.web_port) else free_port()
     demo = Demo(config, data, f"sqlite:///{data / 'talon.db'}", speed=args.speed, load=args.load, seed=args.seed,
-                broker_kind=args.broker_kind, port=args.port or _free_port(), web_port=web_port)
+                broker_kind=args.broker_kind, port=args.port or free_port(), web_port=web_port)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -133,16 +125,6 @@ def process_rss(demo) -> dict[str, float]:
 def _mk(path: str) -> bool:
     Path(path).mkdir(exist_ok=True)
     return True
-
-
-def _port_free(port: int) -> bool:
-    import socket
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def _hours(h: float):

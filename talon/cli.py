@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("simulation.cli", "simulate office days and report waits against the norms"),
     "bench": ("bench.cli", "run the benchmarks and print figures beside their goals"),
     "config": ("talon.config_cli", "check an office configuration file"),
-    "hub": ("hub.cli", "run the hub: broker, dispatcher and web server"),
+    "hub": ("talon.office", "run the hub: broker, dispatcher and web server"),
     "devices": ("hub.devices_cli", "provision device ids, roles and passwords"),
     "operators": ("hub.operators_cli", "manage counter operators and their PINs"),
     "kiosk": ("kiosk.cli", "run the ticket kiosk (Kivy)"),
@@ -51,24 +51,16 @@ def build_parser(available: dict[str, object]) -> argparse.ArgumentParser:
     return parser
 
 
-def _available_commands(wanted: str | None) -> dict[str, object]:
-    """Import the command modules that exist (all, or just the one asked for)."""
+def _command_modules(wanted: str | None) -> dict[str, object]:
+    """Import the command modules (just the one asked for, or all of them for ``--help``)."""
     names = [wanted] if wanted in COMMANDS else list(COMMANDS)
-    found = {}
-    for name in names:
-        try:
-            found[name] = importlib.import_module(COMMANDS[name][0])
-        except ModuleNotFoundError as exc:
-            if exc.name and COMMANDS[name][0].startswith(exc.name):
-                continue  # this command's package has not landed yet
-            raise
-    return found
+    return {name: importlib.import_module(COMMANDS[name][0]) for name in names}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     wanted = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(_available_commands(wanted))
+    parser = build_parser(_command_modules(wanted))
     args = parser.parse_args(argv)
     if not getattr(args, "_module", None):
         parser.print_help()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from broker import messages
+from host.ports import free_port
 from hub.brokers import EmbeddedBroker, MosquittoBroker, find_mosquitto
 from broker.client import HubClient
 from broker.mqtt import MqttConnection
@@ -38,12 +38,6 @@ DEVICES = [
     ("admin-1", "admin", "admin-1-secret"),
 ]
 PASSWORDS = {d: p for d, _, p in DEVICES}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def broker_dir() -> str:

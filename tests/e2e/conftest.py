@@ -2,36 +2,18 @@
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
+from bench import harness
+
 from tests.mqtt_fixtures import bus, free_port, mosquitto_broker  # noqa: F401
-
-ALL_DAY = {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
 
 def office_toml(windows: int = 3, office: str = "office") -> str:
     """An office open around the clock, so drills never depend on the hour they run."""
-    hours = ", ".join(f'{d} = "{h}"' for d, h in ALL_DAY.items())
-    win = "".join(f'\n[[windows]]\nnumber = {n}\ntopics = ["A", "R"]\n' for n in range(1, windows + 1))
-    return textwrap.dedent(f"""
-        [office]
-        id = "{office}"
-        name = "Офис для учений"
-        profile = "mek"
-        timezone = "Asia/Yekaterinburg"
-
-        [[topics]]
-        code = "A"
-        form = "admin"
-
-        [[topics]]
-        code = "R"
-        form = "oprsn"
-        """) + win + f"\n[calendar]\nhours = {{ {hours} }}\n"
+    return harness.office_toml(windows, office, name="Офис для учений", timezone="Asia/Yekaterinburg")
 
 
 class HubProcess:

@@ -35,6 +35,13 @@ def test_bad_devices_are_refused(bad):
         devices_from([bad])
 
 
+@pytest.mark.parametrize("device", ["hub", "Hub", "HUB", "anonymous"])
+def test_a_device_cannot_take_a_reserved_id(device):
+    with pytest.raises(ValueError, match="reserved"):
+        devices_from([("hub", "hub", "p"), (device, "kiosk", "p")])
+    assert devices_from([("hub", "hub", "p")])     # the hub's own user, with the hub's role, is fine
+
+
 def test_acl_per_role():
     acl = acl_text("mek", [Device("hub", "hub", "p"), Device("k1", "kiosk", "p"), Device("b1", "board", "p"),
                            Device("c1", "counter", "p")])
@@ -42,7 +49,9 @@ def test_acl_per_role():
     assert blocks["user hub"] == ["topic readwrite talon/mek/#"]
     assert blocks["user k1"] == ["topic write talon/mek/cmd/k1", "topic write talon/mek/device/k1/status",
                                  "topic read talon/mek/reply/k1", "topic read talon/mek/state/#"]
-    assert blocks["user b1"] == ["topic write talon/mek/device/b1/status", "topic read talon/mek/state/#",
+    # a board sends only ping (any role may), so it too has its own cmd/reply pair
+    assert blocks["user b1"] == ["topic write talon/mek/cmd/b1", "topic write talon/mek/device/b1/status",
+                                 "topic read talon/mek/reply/b1", "topic read talon/mek/state/#",
                                  "topic read talon/mek/event/#"]
     assert "topic read talon/mek/event/#" in blocks["user c1"]
 

@@ -136,23 +136,24 @@ def office_hub():
     ports; a kiosk and a counter provisioned; an office open around the clock, whose clock
     reads a quarter past noon today so the test never meets the closing hour."""
     from hub import directory
-    from bench.hub import _office_toml
+    from bench.harness import office_toml
     from hub.brokers import find_mosquitto
     from hub.runtime import OfficeRuntime, RuntimeSettings
     from queue_core.config import parse_office_toml
+    from server.serve import start_office_web
     from server.users import add_user
     from tests.mqtt_fixtures import broker_dir, free_port
 
     if not find_mosquitto():
         pytest.skip("mosquitto is not installed")
-    config = parse_office_toml(_office_toml(2))
+    config = parse_office_toml(office_toml(2))
     tz = ZoneInfo(config.timezone)
     real = datetime.now(tz)
     shift = real.replace(hour=12, minute=15, second=0, microsecond=0) - real
     folder = Path(broker_dir())                     # mosquitto (its own user) must reach its files
     runtime = OfficeRuntime(RuntimeSettings(
         config=config, data_dir=folder, database_url=f"sqlite:///{folder / 'talon.db'}", broker_kind="mosquitto",
-        port=free_port(), web_port=free_port(), clock=lambda: datetime.now(tz) + shift))
+        port=free_port(), web_port=free_port(), clock=lambda: datetime.now(tz) + shift), start_web=start_office_web)
     with runtime.db.sessions() as s, s.begin():
         runtime.passwords = {"kiosk-1": directory.add_device(s, config.office_id, "kiosk-1", "kiosk"),
                              "counter-1": directory.add_device(s, config.office_id, "counter-1", "counter", window=1)}
@@ -189,9 +190,9 @@ def test_live_dashboard_report_and_exports_through_a_real_hub(office_hub, page, 
     expect(page.locator("#status-dot.live")).to_be_visible()          # the event stream is connected
     expect(page.locator("#total-waiting")).to_have_text("0")
 
-    counter = office_broker.hub_client("counter-1", "counter")
+    counter = office_hub.client("counter-1", "counter")
     counter.request("open", {"window": 1}, timeout=10)               # a window must be open to issue
-    kiosk = office_broker.hub_client("kiosk-1", "kiosk")
+    kiosk = office_hub.client("kiosk-1", "kiosk")
     ticket = kiosk.request("issue", {"topic": "A", "kind": "walk_in"}, timeout=10)["ticket"]
 
     expect(page.locator("#total-waiting")).to_have_text("1")          # pushed, no reload
