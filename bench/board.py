@@ -49,9 +49,9 @@ class BoardOffice:
         self._clients: list = []
 
     def start(self) -> "BoardOffice":
-        from hub import directory
         from hub.runtime import OfficeRuntime, RuntimeSettings
         from queue_core.config import parse_office_toml
+        from storage import directory
 
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o755)       # mosquitto runs as its own user and must reach its files
@@ -59,12 +59,11 @@ class BoardOffice:
         self.runtime = OfficeRuntime(RuntimeSettings(
             config=config, data_dir=self.dir, database_url=f"sqlite:///{self.dir / 'talon.db'}",
             broker_kind="mosquitto", port=free_port(), web_port=None, clock=self.clock))
+        devices = [("kiosk-1", "kiosk", None), ("board-1", "board", None)]
+        for n in range(1, self.windows + 1):
+            devices += [(f"counter-{n}", "counter", n), (f"board-w{n}", "board", None)]
         with self.runtime.db.sessions() as s, s.begin():
-            self.passwords["kiosk-1"] = directory.add_device(s, OFFICE, "kiosk-1", "kiosk")
-            self.passwords["board-1"] = directory.add_device(s, OFFICE, "board-1", "board")
-            for n in range(1, self.windows + 1):
-                self.passwords[f"counter-{n}"] = directory.add_device(s, OFFICE, f"counter-{n}", "counter", window=n)
-                self.passwords[f"board-w{n}"] = directory.add_device(s, OFFICE, f"board-w{n}", "board")
+            self.passwords.update(directory.add_devices(s, OFFICE, devices))
         self.runtime.start()
         return self
 

@@ -131,7 +131,7 @@ MONTH_LOAD = (1.15, 1.1, 1.05, 1.0, 0.95, 0.85, 0.8, 0.85, 1.0, 1.05, 1.05, 1.1)
 TOPIC_MIX = (0.25, 0.03, 0.12, 0.35, 0.10, 0.15)
 
 
-def generate_office_year(url: str, config, count: int, end: datetime, seed: int = 1, live: bool = True) -> dict:
+def generate_office_year(url: str, config, count: int, end: datetime, seed: int = 1, live: bool = True) -> dict:  # noqa: C901 (one pass writing a year of rows; split up, it would hand a dozen running values around)
     """Fill a database with one office's year: ``count`` tickets in the 365 days up to ``end``.
 
     Realistic enough for reports and the dashboard to have real work: tickets only in

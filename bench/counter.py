@@ -2,7 +2,7 @@
 
 * ``next_press_to_request``: ``presenter.next()`` called → ``bus.request("call_next")`` entered;
 * ``window_update_to_view``: a ``state/window/<n>`` payload delivered → subscribers
-  have the new :class:`~counter_app.presenter.CounterView`.
+  have the new :class:`~counter_app.view.CounterView`.
 
 ``python -m bench.counter [--quick]`` prints JSON (milliseconds).
 """
@@ -34,7 +34,8 @@ def _window(seq: int, number: str | None) -> dict:
                                           "called_at": "2025-01-01T10:00:00+05:00",
                                           "started_at": None, "recalls": 0}
     return {"v": 1, "seq": seq, "window": WINDOW, "state": "open", "break_kind": None,
-            "operator": {"code": "ivanova", "name": "Иванова Анна"}, "ticket": ticket, "topics": ["A"]}
+            "operator": {"code": "ivanova", "name": "Иванова Анна"}, "ticket": ticket, "topics": ["A"],
+            "actions": ["call_next", "pause", "close"] if ticket is None else ["recall", "start", "no_show", "transfer"]}
 
 
 def bench_next(n: int) -> dict:
@@ -42,7 +43,7 @@ def bench_next(n: int) -> dict:
     bus = FakeBus(handler=lambda op, args: sent_at.append(time.perf_counter_ns()) or {"ticket": None})
     bus.set_state("config", CONFIG)
     bus.set_state(f"window/{WINDOW}", _window(1, None))
-    presenter = CounterPresenter(bus, WINDOW)
+    presenter = CounterPresenter(bus, WINDOW).start()
     samples = []
     for _ in range(n):
         t0 = time.perf_counter_ns()
@@ -55,7 +56,7 @@ def bench_next(n: int) -> dict:
 def bench_window_update(n: int) -> dict:
     bus = FakeBus()
     bus.set_state("config", CONFIG)
-    presenter = CounterPresenter(bus, WINDOW)
+    presenter = CounterPresenter(bus, WINDOW).start()
     seen: list[tuple[str, int]] = []
     presenter.subscribe(lambda view: seen.append((view.ticket_number, time.perf_counter_ns())))
     samples = []

@@ -96,15 +96,13 @@ class _Drill:
 
 
 def _stored_numbers(database_url: str) -> list[str]:
-    from sqlalchemy import select
-
+    from storage import tickets
     from storage.engine import make_engine, make_sessionmaker
-    from storage.models import TicketRow
 
     engine = make_engine(database_url)
     try:
         with make_sessionmaker(engine)() as s:
-            return list(s.execute(select(TicketRow.number)).scalars())
+            return [number for _day, number, _state in tickets.numbers(s)]
     finally:
         engine.dispose()
 

@@ -52,15 +52,9 @@ class BenchOffice:
 
     def provision(self, devices: Iterable[tuple[str, str, int | None]]) -> dict[str, str]:
         """Add ``(device, role, window)`` to the office's directory; returns their passwords."""
-        from hub import directory
-        from storage.engine import init_db, make_engine, make_sessionmaker
+        from storage import directory
 
-        engine = make_engine(self.database_url)
-        init_db(engine)
-        with make_sessionmaker(engine)() as s, s.begin():
-            for device, role, window in devices:
-                self.passwords[device] = directory.add_device(s, self.office, device, role, window=window)
-        engine.dispose()
+        self.passwords.update(directory.provision(self.database_url, self.office, devices))
         return self.passwords
 
     def client(self, broker_url: str, device: str, role: str, authenticated: bool = True):

@@ -27,13 +27,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+from bench.harness import BenchOffice, free_port, median_ms, rss_mb, stop_process
 from broker.fake_bus import FakeBus
 from hardware.printer import PrinterSettings, TicketPrinter, compose_ticket
 from hardware.printer_connection import open_connection
 from hardware.printer_fake import FakePrinter
 from hardware.printer_ticket import TicketLayout
 from kiosk.presenter import KioskPresenter, Screen
-from bench.harness import BenchOffice, free_port, median_ms, rss_mb, stop_process
 
 GOALS = {"tap_to_print_ms.p99": ("<=", 100), "first_frame_s": ("<=", 2), "rss_mb": ("<=", 200)}
 OFFICE = "bench"   # the office of bench.hub's office.toml
@@ -116,7 +116,7 @@ def _tap_to_print_ms(broker_url: str, password: str, tickets: Path, taps: int) -
     bus.start()
     try:
         worker.submit(kiosk.start, lambda fn, *args: worker.submit(fn, *args)).result()
-        _wait(lambda: bus.wait_ready(0.1) and kiosk.config and kiosk.queue, "the kiosk reading the hub's state")
+        _wait(lambda: bus.wait_ready(0.1) and kiosk.config.topics and kiosk.queue.topics, "the kiosk reading the hub's state")
 
         def tap() -> float:
             kiosk.go_home()
@@ -144,9 +144,7 @@ def _tap_to_print_ms(broker_url: str, password: str, tickets: Path, taps: int) -
 
 def _kiosk_process(broker_url: str, password: str, tmp: Path, db_url: str) -> tuple[float, float]:
     """Start ``talon kiosk`` offscreen: (seconds to its first frame, RSS in MB once online)."""
-    from sqlalchemy import create_engine, select
-
-    from storage.models import PresenceRow
+    from storage.engine import make_engine
 
     run_dir = Path(tempfile.mkdtemp(dir=tmp, prefix="kiosk-"))
     (run_dir / "kivy").mkdir()
@@ -154,8 +152,8 @@ def _kiosk_process(broker_url: str, password: str, tmp: Path, db_url: str) -> tu
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "KIVY_NO_ARGS": "1",
            "KIVY_HOME": str(run_dir / "kivy"), "TALON_FIRST_FRAME_FILE": str(frame_file),
            "TALON_DEVICE_PASSWORD": password}
-    engine = create_engine(db_url)
-    seen_before = _presence_count(engine, select, PresenceRow)
+    engine = make_engine(db_url)
+    seen_before = _presence_count(engine)
     with (run_dir / "kiosk.log").open("w") as log:
         started = time.time()
         kiosk = subprocess.Popen(
@@ -168,7 +166,7 @@ def _kiosk_process(broker_url: str, password: str, tmp: Path, db_url: str) -> tu
         if kiosk.poll() is not None:
             raise RuntimeError(f"talon kiosk exited ({kiosk.returncode}); see {run_dir / 'kiosk.log'}")
         first_frame = float(frame_file.read_text()) - started
-        _wait(lambda: _presence_count(engine, select, PresenceRow) > seen_before, "the kiosk online at the hub")
+        _wait(lambda: _presence_count(engine) > seen_before, "the kiosk online at the hub")
         time.sleep(1.0)                                  # its first screens drawn with the office's config
         return round(first_frame, 3), rss_mb(kiosk.pid)
     finally:
@@ -181,12 +179,13 @@ def _kiosk_process(broker_url: str, password: str, tmp: Path, db_url: str) -> tu
         engine.dispose()
 
 
-def _presence_count(engine, select, PresenceRow) -> int:
+def _presence_count(engine) -> int:
     """Times kiosk-2 was recorded online with its printer state (its presenter is running)."""
-    with engine.connect() as c:
-        return len(c.execute(select(PresenceRow.id).where(PresenceRow.device == "kiosk-2",
-                                                          PresenceRow.state == "online",
-                                                          PresenceRow.printer.is_not(None))).all())
+    from storage import presence
+    from storage.engine import make_sessionmaker
+
+    with make_sessionmaker(engine)() as s:
+        return sum(1 for st in presence.history(s, OFFICE, "kiosk-2") if st.state == "online" and st.printer)
 
 
 def run(quick: bool) -> dict:

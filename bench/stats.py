@@ -40,12 +40,12 @@ def _login(client, user: str, password: str) -> None:
 
 
 def run(quick: bool = False) -> dict:
+    from bench.core import generate_office_year
     from queue_core.config import office_from_profile
     from server import create_app
     from server.db import session_scope
     from server.users import add_user
     from storage import stats
-    from bench.core import generate_office_year
 
     tickets = QUICK_TICKETS if quick else TICKETS
     repeat = {"monthly": 3, "year": 3, "live": 11} if quick else {"monthly": 7, "year": 5, "live": 31}

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from broker import messages
-from broker.errors import CommandError, HubUnreachable
+from broker.errors import BusError, CommandError, HubUnreachable
 from broker.mqtt import DEFAULT_URL, MqttConnection
 from broker.topics import Topics, check_id, valid_state_name
 
 __all__ = [
+    "BusError",
     "CommandError",
     "HubClient",
     "HubUnreachable",
@@ -151,6 +152,17 @@ class HubClient:
             cb(known)
         if first:
             self._conn.subscribe(self.topics.state(name), self._on_state)
+
+    def reread_state(self, name: str) -> None:
+        """Have the broker send the retained ``state/<name>`` again (re-subscribe); the
+        watchers get it as an update. A consumer that saw a gap in event ``seq`` calls this."""
+        if not valid_state_name(name):
+            raise ValueError(f"bad state name {name!r}")
+        with self._lock:
+            watched = name in self._state_watchers
+        if not watched:
+            raise ValueError(f"state {name!r} is not watched; call watch_state first")
+        self._conn.resubscribe(self.topics.state(name))
 
     def on_event(self, cb: Callable[[dict], Any]) -> None:
         with self._lock:

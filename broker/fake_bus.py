@@ -1,7 +1,9 @@
 """An in-memory stand-in for ``broker.client.HubClient``, for unit tests of device apps.
 
-It keeps the same interface (see docs/contract.md) and lets a test play the hub:
-answer requests with a handler, push retained state and events, drop the connection.
+It implements ``broker.bus.Bus`` and lets a test play the hub and the broker: answer
+requests with a handler, push retained state and events, drop the connection, or
+retain a state without delivering it (``deliver=False``: the device missed it) so that
+only ``reread_state`` brings it, as the broker does after a re-subscription.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ class FakeBus:
         self.sent: list[tuple[str, dict]] = []
         self.request_ids: list[str | None] = []   # the caller's ids (None: the bus made one)
         self.statuses: list[dict] = []
-        self._state: dict[str, dict] = {}
+        self._state: dict[str, dict] = {}       # what the broker retains
+        self.rereads: list[str] = []             # every reread_state(name), in order
         self._state_watchers: dict[str, list[Callable[[dict], Any]]] = {}
         self._event_watchers: list[Callable[[dict], Any]] = []
         self._connection_watchers: list[Callable[[bool], Any]] = []
@@ -50,6 +53,13 @@ class FakeBus:
         if name in self._state:
             cb(self._state[name])
 
+    def reread_state(self, name: str) -> None:
+        """Like the broker after a re-subscription: the retained state, once more."""
+        self.rereads.append(name)
+        if self.connected and name in self._state:
+            for cb in list(self._state_watchers.get(name, [])):
+                cb(self._state[name])
+
     def on_event(self, cb: Callable[[dict], Any]) -> None:
         self._event_watchers.append(cb)
 
@@ -57,13 +67,15 @@ class FakeBus:
         self.statuses.append(dict(status))
 
     # --- what a test does as the hub ---------------------------------------------
-    def set_state(self, name: str, payload: dict) -> None:
+    def set_state(self, name: str, payload: dict, deliver: bool = True) -> None:
+        """Retain ``payload`` as state ``name`` and (unless ``deliver`` is False) tell the watchers."""
         self._state[name] = payload
-        for cb in self._state_watchers.get(name, []):
-            cb(payload)
+        if deliver:
+            for cb in list(self._state_watchers.get(name, [])):
+                cb(payload)
 
     def emit(self, event: dict) -> None:
-        for cb in self._event_watchers:
+        for cb in list(self._event_watchers):
             cb(event)
 
     def set_connected(self, connected: bool) -> None:

@@ -13,13 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from broker.errors import CommandError
+from broker.roles import DEVICE_ROLES, may_send
+from broker.roles import ROLES as ROLE_TABLE
 
 VERSION = 1
 MAX_PAYLOAD = 8 * 1024
 
 ERROR_CODES = (
     "bad_json", "bad_schema", "too_large", "unknown_op", "unknown_device", "forbidden",
-    "unknown_topic", "unknown_window", "unknown_ticket", "illegal_transition",
+    "unknown_topic", "unknown_category", "unknown_window", "unknown_ticket", "illegal_transition",
     "window_closed", "window_busy", "break_not_allowed", "topic_closed", "no_ticket",
     "bad_pin", "booking_not_found", "booking_too_early", "booking_too_late", "internal",
     "hub_unreachable",  # raised by the client itself, never sent by the hub
@@ -34,6 +36,7 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "unknown_device": ("Устройство не зарегистрировано", "unknown device"),
     "forbidden": ("Команда недоступна этому устройству", "this device may not send this command"),
     "unknown_topic": ("Неизвестная тематика", "unknown topic"),
+    "unknown_category": ("Неизвестная льготная категория", "unknown priority category"),
     "unknown_window": ("Неизвестное окно", "unknown window"),
     "unknown_ticket": ("Талон не найден", "unknown ticket"),
     "illegal_transition": ("Действие невозможно в текущем состоянии талона",
@@ -51,17 +54,10 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "hub_unreachable": ("Нет связи с сервером очереди", "the hub did not answer"),
 }
 
-ROLES = ("kiosk", "counter", "board", "rating", "admin")
-_COUNTER_OPS = frozenset({"sign_in", "open", "pause", "close", "call_next", "recall", "start",
-                          "finish", "no_show", "transfer", "rate", "ping"})
-# Which device role may send which op (contract table; ping is for any role).
-ROLE_OPS: dict[str, frozenset[str]] = {
-    "kiosk": frozenset({"issue", "checkin", "ping"}),
-    "counter": _COUNTER_OPS,
-    "board": frozenset({"ping"}),
-    "rating": frozenset({"rate", "ping"}),
-    "admin": frozenset({"issue", "checkin", "cancel", "ping"}),
-}
+# Which device role may send which op: derived from the one role table (broker/roles.py),
+# which also generates the broker's ACL.
+ROLES = DEVICE_ROLES
+ROLE_OPS: dict[str, frozenset[str]] = {name: r.ops for name, r in ROLE_TABLE.items()}
 
 EVENT_KINDS = ("issued", "called", "recalled", "started", "finished", "no_show", "cancelled",
                "transferred", "rated", "window_opened", "window_paused", "window_closed",
@@ -134,7 +130,12 @@ def _enum(*allowed: str):
     return check
 
 
-_window = _int(1, 9999)
+# Every argument range of the contract lives here: a value outside it is ``bad_schema``
+# before the hub looks at the queue (the domain keeps its own guards behind these).
+ACCOUNTS_MAX = 99                      # personal accounts served in one visit (finish)
+SCORE_MAX = 5                          # rating 1..5
+WINDOW_MAX = 999                       # window numbers, as the office settings allow them
+_window = _int(1, WINDOW_MAX)
 _code = _text(16, alnum=True)          # topic code, priority category, segment
 _ticket = _text(16, alnum=True)        # "А015"
 
@@ -152,10 +153,10 @@ OPS: dict[str, dict[str, tuple[Any, bool]]] = {
     "start": {"window": (_window, True)},
     "finish": {"window": (_window, True),
                "outcome": (_enum("done", "terminated", "needs_followup"), False),
-               "accounts": (_int(1, 1000), False)},
+               "accounts": (_int(1, ACCOUNTS_MAX), False)},
     "no_show": {"window": (_window, True)},
     "transfer": {"window": (_window, True), "topic": (_code, False), "to_window": (_window, False)},
-    "rate": {"window": (_window, True), "ticket": (_ticket, True), "score": (_int(1, 5), True)},
+    "rate": {"window": (_window, True), "ticket": (_ticket, True), "score": (_int(1, SCORE_MAX), True)},
     "cancel": {"ticket": (_ticket, True)},
     "ping": {},
 }
@@ -232,7 +233,7 @@ def parse_command(raw: bytes | str) -> Command:
 
 def authorize(role: str, op: str) -> None:
     """Raise ContractError('forbidden') unless a device of ``role`` may send ``op``."""
-    if op not in ROLE_OPS.get(role, ()):
+    if not may_send(role, op):
         raise ContractError("forbidden", f"Команда «{op}» недоступна устройству с ролью «{role}»",
                             f"a {role} device may not send {op!r}")
 

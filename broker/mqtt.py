@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.client import MQTTMessageInfo
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -84,7 +85,8 @@ class MqttConnection:
         kwargs: dict[str, Any] = {}
         if self.protocol != paho.MQTTv5:
             kwargs["clean_session"] = not persistent
-        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=self.protocol, **kwargs)
+        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion(self.protocol),
+                        **kwargs)
         c.suppress_exceptions = True  # belt and braces: our callbacks catch their own
         c.max_queued_messages_set(10000)
         c.reconnect_delay_set(*reconnect_delay)
@@ -159,13 +161,29 @@ class MqttConnection:
             if self.connected:
                 self._subscribe([(topic_filter, qos)])
 
-    def publish(self, topic: str, payload: bytes | str | dict, qos: int = 1, retain: bool = False) -> paho.MQTTMessageInfo:
+    def resubscribe(self, topic_filter: str) -> bool:
+        """Subscribe to ``topic_filter`` again so the broker resends its retained messages.
+
+        Unsubscribe then subscribe (MQTT 3.1.1 §3.8.4 and 5 resend retained messages on a
+        new subscription). False when not connected: the next connection subscribes anew
+        and gets them then. ``topic_filter`` must have been ``subscribe``-d before."""
+        with self._lock:
+            qos = max((q for f, q, _ in self._subs if f == topic_filter), default=None)
+            if qos is None:
+                raise ValueError(f"not subscribed to {topic_filter!r}")
+            if not self.connected:
+                return False
+            self._client.unsubscribe(topic_filter)
+            self._subscribe([(topic_filter, qos)])
+            return True
+
+    def publish(self, topic: str, payload: bytes | str | dict, qos: int = 1, retain: bool = False) -> MQTTMessageInfo:
         return self._client.publish(topic, self._bytes(payload), qos=qos, retain=retain)
 
-    def publish_retained(self, topic: str, payload: bytes | str | dict, qos: int = 1) -> paho.MQTTMessageInfo:
+    def publish_retained(self, topic: str, payload: bytes | str | dict, qos: int = 1) -> MQTTMessageInfo:
         return self.publish(topic, payload, qos=qos, retain=True)
 
-    def clear_retained(self, topic: str) -> paho.MQTTMessageInfo:
+    def clear_retained(self, topic: str) -> MQTTMessageInfo:
         """An empty retained message removes the retained one from the broker."""
         return self.publish(topic, b"", qos=1, retain=True)
 
@@ -196,7 +214,7 @@ class MqttConnection:
         if sock is not None:
             set_nodelay(sock)
         with self._lock:
-            filters = {}
+            filters: dict[str, int] = {}
             for topic_filter, qos, _ in self._subs:
                 filters[topic_filter] = max(qos, filters.get(topic_filter, 0))
             self._unacked.clear()

@@ -1,14 +1,14 @@
 """Kivy wiring for the counter terminal: draws the presenter's view and forwards touches.
 
 All behaviour is in :mod:`counter_app.presenter`; this module only turns a
-:class:`~counter_app.presenter.CounterView` into widgets (``counter.kv``), opens the
-small choice dialogs (break kind, outcome, transfer target, confirmations) and hops
-bus-thread updates onto the Kivy thread.
+:class:`~counter_app.view.CounterView` into widgets (``counter.kv``), opens the
+small choice dialogs (break kind, outcome, transfer target, confirmations) and starts
+the presenter with Kivy's clock as its ``post`` (every bus callback and request
+outcome reaches it on the Kivy thread, once). Views are drawn once per frame at most.
 """
 from __future__ import annotations
 
 import os
-import threading
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -20,7 +20,10 @@ from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.modalview import ModalView
 
-from counter_app.presenter import BREAK, CLOSE, DONE, NO_SHOW, OPEN, TRANSFER, CounterPresenter, CounterView, run_in_thread
+from counter_app.actions import BREAK, CLOSE, DONE, NO_SHOW, OPEN, TRANSFER
+from counter_app.presenter import CounterPresenter
+from counter_app.requests import RequestWorker, run_inline
+from counter_app.view import CounterView
 
 KV_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "counter.kv")
 
@@ -104,6 +107,7 @@ class CounterApp(App):
         Builder.unload_file(KV_FILE)
         Builder.load_file(KV_FILE)
         root = CounterRoot()
+        self.presenter.start(post=kivy_post)
         self.presenter.subscribe(self._on_view)
         Clock.schedule_interval(lambda dt: self.presenter.tick(), 0.5)
         return root
@@ -121,13 +125,10 @@ class CounterApp(App):
                 pass
         Builder.unload_file(KV_FILE)
 
-    # --- presenter → widgets (any thread → Kivy thread) ------------------------------
+    # --- presenter → widgets (on the Kivy thread; coalesced to one redraw per frame) ---
     def _on_view(self, view: CounterView) -> None:
         self._pending = view
-        if threading.current_thread() is threading.main_thread():
-            self._apply_view()
-        else:
-            self._apply_trigger()
+        self._apply_trigger()
 
     def _apply_view(self, *_):
         view = self._pending
@@ -190,10 +191,18 @@ def presenter_title(presenter: CounterPresenter) -> str:
     return presenter.t("window_n", n=presenter.window)
 
 
+def kivy_post(fn, *args) -> None:
+    """The presenter's ``post``: run ``fn(*args)`` on the Kivy thread (from any thread)."""
+    Clock.schedule_once(lambda dt: fn(*args), -1)
+
+
 def build_app(bus, window: int, *, lang: str = "ru", rating: str = "screen", threaded: bool = True,
               closing=(), **presenter_options) -> CounterApp:
-    """The counter app on ``bus`` (a HubClient or FakeBus) for ``window``."""
-    presenter = CounterPresenter(bus, window, lang=lang, rating=rating,
-                                 runner=run_in_thread if threaded else (lambda job: job()),
-                                 **presenter_options)
+    """The counter app on ``bus`` (a HubClient or FakeBus) for ``window``; requests run on one
+    worker thread (``threaded``) so the Kivy thread never waits for the hub."""
+    closing = closing if isinstance(closing, list) else list(closing)
+    runner = RequestWorker() if threaded else run_inline
+    if threaded:
+        closing.append(runner)
+    presenter = CounterPresenter(bus, window, lang=lang, rating=rating, runner=runner, **presenter_options)
     return CounterApp(presenter, closing=closing)

@@ -5,8 +5,8 @@ Examples::
     talon counter --window 3                       # touchscreen, real hub (broker options below)
     talon counter --window 3 --gpio                # plus GPIO buttons/LEDs on the default pins
     talon counter --window 3 --gpio --pin next=5 --pin close=21 --pin-map pins.toml
-    talon counter --window 1 --demo                # no hub: a built-in stand-in office
-                                                   # (operator «ivanova», PIN 1234)
+    talon counter --window 1 --demo                # no broker: the real hub in this process, on a
+                                                   # demo office in memory (operator «ivanova», PIN 1234)
 """
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rating-timeout", type=float, default=30.0, metavar="S",
                         help="seconds the rating prompt waits before it is skipped (default 30)")
     parser.add_argument("--gpio", action="store_true", help="enable GPIO buttons, LEDs and buzzer")
-    parser.add_argument("--pin-map", metavar="FILE.toml", help="GPIO pin map (see hardware/gpio.py)")
+    parser.add_argument("--pin-map", metavar="FILE.toml", help="GPIO pin map (see counter_app/gpio_panel.py)")
     parser.add_argument("--pin", action="append", type=_pin_option, default=[], metavar="NAME=BCM",
                         help="override one pin, e.g. --pin next=5 or --pin rating=23,24,25 (repeatable)")
     parser.add_argument("--hold-time", type=float, default=None, metavar="S",
                         help="seconds to hold No-show/Close to confirm (default 2)")
     parser.add_argument("--fullscreen", action="store_true", help="fill the screen (kiosk mode)")
     parser.add_argument("--demo", action="store_true",
-                        help="no hub: run against a built-in stand-in office (for trying it out)")
+                        help="no broker: run the real hub in this process on a demo office (for trying it out)")
     try:
         from broker.client import add_connection_arguments
     except ImportError:  # the MQTT client has not landed yet; --demo still works
@@ -49,12 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def pin_map_from_args(args):
-    from hardware.gpio import PinMap, load_pin_map
+    from counter_app.gpio_panel import PinMap, load_pin_map
     pins = load_pin_map(args.pin_map) if args.pin_map else PinMap()
     return pins.with_pins(dict(args.pin), hold_time=args.hold_time)
 
 
-def run(args) -> int:
+def run(args, bus=None) -> int:
+    """Run the terminal on ``bus``, or on a ``HubClient`` built from the connection options."""
     if args.window < 1:
         log.error("--window must be a positive window number")
         return 2
@@ -66,18 +67,10 @@ def run(args) -> int:
             log.error("GPIO pin map: %s", exc)
             return 2
 
-    if args.demo:
-        from counter_app.demo import DemoHub
-        bus = DemoHub().bus
-    else:
-        try:
-            from broker.client import client_from_args
-        except ImportError as exc:
-            log.error("the MQTT client is not available (%s); try --demo", exc)
+    if bus is None:          # given by ``talon counter --demo``: the real hub in this process
+        bus = _hub_client(args)
+        if bus is None:
             return 2
-        if not getattr(args, "device", None):
-            args.device = f"counter-{args.window}"  # the id bench.hub and provisioning use
-        bus = client_from_args(args, "counter")
 
     from hardware.screen import configure_screen
     configure_screen(args.fullscreen, getattr(args, "size", ""), (800, 480))
@@ -88,7 +81,7 @@ def run(args) -> int:
                     rating="external" if args.rating == "gpio" else args.rating,
                     rating_timeout_s=args.rating_timeout, closing=closing)
     if pins is not None:
-        from hardware.gpio import CounterPanel, RatingPanel
+        from counter_app.gpio_panel import CounterPanel, RatingPanel
         if args.gpio:
             closing.append(CounterPanel(app.presenter, pins))
         if args.rating == "gpio":
@@ -105,3 +98,17 @@ def run(args) -> int:
                 log.debug("closing %r failed", thing, exc_info=True)
     return 0
 
+
+def _hub_client(args):
+    """The MQTT client for this window (None after logging why there is none)."""
+    if args.demo:
+        log.error("--demo needs the hub in this process: run it as `talon counter --demo`")
+        return None
+    try:
+        from broker.client import client_from_args
+    except ImportError as exc:
+        log.error("the MQTT client is not available (%s); try --demo", exc)
+        return None
+    if not getattr(args, "device", None):
+        args.device = f"counter-{args.window}"  # the id bench.hub and provisioning use
+    return client_from_args(args, "counter")

@@ -1,10 +1,12 @@
 """Every word the counter terminal shows, in Russian (default) and English.
 
-Russian copy follows the requirements digest §4.6–4.7; visitor-facing lines use
+Russian copy follows docs/requirements.md, digest §4.6–4.7; visitor-facing lines use
 polite forms («Пожалуйста, …», REQ-U-1). Keys are plain names so the presenter,
 the Kivy layout and the GPIO panel share one table.
 """
 from __future__ import annotations
+
+from broker.texts import Texts
 
 LANGUAGES = ("ru", "en")
 
@@ -73,19 +75,8 @@ RU: dict[str, str] = {
     "transferred_ok": "Талон {number} перенаправлен",
     "signed_in": "Вход выполнен",
     "need_credentials": "Введите код оператора и PIN-код",
-    # rules (why a button is off)
-    "rule_window_not_open": "Окно не открыто",
-    "rule_window_open": "Окно уже открыто",
-    "rule_finish_current": "Сначала завершите работу с текущим талоном",
-    "rule_not_called": "Нет вызванного клиента",
-    "rule_already_serving": "Приём уже начат",
-    "rule_not_serving": "Сначала начните приём",
-    "rule_no_ticket": "Нет текущего талона",
-    "rule_break_serving": "Перерыв недоступен во время обслуживания клиента",
-    "rule_break_last": "Перерыв недоступен: в ЦОК более двух окон, все остальные операторы на перерыве",
-    "rule_already_paused": "Окно уже на перерыве",
-    "rule_close_serving": "Нельзя закрыть окно во время обслуживания клиента",
-    "rule_already_closed": "Окно уже закрыто",
+    # why a button is off (which actions are allowed is the hub's: state/window.actions)
+    "rule_unavailable": "«{action}» сейчас недоступно: {state}",
     "rule_no_rating": "Оценка сейчас не запрашивается",
     # sign-in
     "sign_in_title": "Вход оператора",
@@ -168,18 +159,7 @@ EN: dict[str, str] = {
     "transferred_ok": "Ticket {number} transferred",
     "signed_in": "Signed in",
     "need_credentials": "Please enter the operator code and PIN",
-    "rule_window_not_open": "The window is not open",
-    "rule_window_open": "The window is already open",
-    "rule_finish_current": "Finish with the current ticket first",
-    "rule_not_called": "No client has been called",
-    "rule_already_serving": "Service has already started",
-    "rule_not_serving": "Start the service first",
-    "rule_no_ticket": "No current ticket",
-    "rule_break_serving": "No break while a client is being served",
-    "rule_break_last": "Break not available: the office has more than two windows and all other operators are on a break",
-    "rule_already_paused": "The window is already on a break",
-    "rule_close_serving": "The window cannot be closed while a client is being served",
-    "rule_already_closed": "The window is already closed",
+    "rule_unavailable": "«{action}» is not available now: {state}",
     "rule_no_rating": "No rating is being asked for",
     "sign_in_title": "Operator sign-in",
     "operator_code": "Operator code",
@@ -200,4 +180,5 @@ EN: dict[str, str] = {
 }
 
 STRINGS: dict[str, dict[str, str]] = {"ru": RU, "en": EN}
+TEXTS = Texts(STRINGS)
 assert RU.keys() == EN.keys(), set(RU) ^ set(EN)

@@ -17,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from host import paths
     from deploy.backup import BackupError, backup_database, prune, resolve_database
+    from host import paths
 
     try:
         database = resolve_database(args.database)

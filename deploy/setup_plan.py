@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from host import paths
 from deploy.roles import COMMON_PACKAGES, ROLES, Role
 from deploy.steps import (
     DONE,
@@ -30,6 +29,7 @@ from deploy.steps import (
     Venv,
     WriteFile,
 )
+from host import paths
 
 USER = "talon"
 VENV = f"{paths.INSTALL_DIR}/venv"

@@ -1,8 +1,9 @@
 """Kivy wiring for the hall board and the per-window display.
 
-All behaviour lives in ``display_board.presenter``; the views here only copy a
-model into labels. Bus callbacks come from the bus thread, so each model is
-handed to the UI thread with ``Clock.schedule_once``.
+All behaviour lives in ``display_board.hall`` and ``display_board.window``; the views
+here only copy a model into labels. The presenter runs on the UI thread: each bus
+callback is handed over once with ``Clock.schedule_once`` (its ``post``), and its
+listener updates the view directly.
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 
-from display_board.presenter import BoardModel, BoardPresenter, WindowModel, WindowPresenter
+from display_board.hall import BoardModel, BoardPresenter
 from display_board.texts import text
+from display_board.window import WindowModel, WindowPresenter
 
 log = logging.getLogger(__name__)
 
@@ -292,9 +294,8 @@ class BoardApp(App):
     def build(self):
         self.title = "Talon"
         self.view = WindowView() if isinstance(self.presenter, WindowPresenter) else BoardView()
-        # schedule_once(timeout 0) from the bus thread: the model is shown in the very next
-        # frame (the interrupt clock, see cli.run, wakes the loop for it at once).
-        self.presenter.on_change = lambda model: Clock.schedule_once(lambda dt: self._show(model))
+        # The presenter lives on this (the UI) thread: its listener draws at once.
+        self.presenter.on_change(self._show)
         from kivy.core.window import Window
 
         # The window is cleared every frame anyway: clearing it in the background colour
@@ -311,7 +312,9 @@ class BoardApp(App):
                     prerendered.wait()
                     self.tracer.mark("prerendered", getattr(self.announcer, "prerender_count", 0))
                 threading.Thread(target=wait_prerender, name="trace-prerender", daemon=True).start()
-        self.presenter.start()
+        # schedule_once(timeout 0) from the bus thread: each callback runs, and its model is
+        # shown, in the very next frame (the interrupt clock, see cli.run, wakes the loop at once).
+        self.presenter.start(post=lambda fn, *args: Clock.schedule_once(lambda dt: fn(*args)))
         self._show(self.presenter.model)
         Clock.schedule_interval(lambda dt: self.presenter.tick(), self.tick_s)
         self.bus.start()
@@ -369,7 +372,7 @@ class BoardApp(App):
 def make_view(presenter: BoardPresenter | WindowPresenter):
     """A view bound synchronously to ``presenter`` (for tests and screenshots)."""
     view = WindowView() if isinstance(presenter, WindowPresenter) else BoardView()
-    presenter.on_change = view.update
+    presenter.on_change(view.update)
     presenter.start()
     view.update(presenter.model)
     return view

@@ -52,7 +52,8 @@ def build_announcer(args: argparse.Namespace, tracer=None):
 
 
 def build_presenter(bus, args: argparse.Namespace, announcer=None):
-    from display_board.presenter import BoardPresenter, WindowPresenter
+    from display_board.hall import BoardPresenter
+    from display_board.window import WindowPresenter
 
     if args.window is not None:
         return WindowPresenter(bus, args.window, lang=args.lang)

@@ -1,7 +1,9 @@
-"""Board wording, Russian first (seeds digest §4.5), English available."""
+"""Board wording, Russian first (docs/requirements.md, digest §4.5), English available."""
 from __future__ import annotations
 
-TEXTS: dict[str, dict[str, str]] = {
+from broker.texts import Texts
+
+TABLES: dict[str, dict[str, str]] = {
     "ru": {
         "ticket": "Талон",
         "window": "Окно",
@@ -43,13 +45,5 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def text(lang: str, key: str, **kw) -> str:
-    table = TEXTS.get(lang, TEXTS["ru"])
-    return table.get(key, TEXTS["ru"][key]).format(**kw)
-
-
-def localized(value, lang: str) -> str:
-    """A config name is either a plain string or ``{"ru": …, "en": …}``."""
-    if isinstance(value, dict):
-        return value.get(lang) or value.get("ru") or next(iter(value.values()), "")
-    return "" if value is None else str(value)
+TEXTS = Texts(TABLES)
+text = TEXTS.text          # text(lang, key, **fmt)

@@ -1,143 +1,22 @@
-"""Physical buttons, status LEDs and a buzzer for the counter, and the visitor's rating panel.
+"""Generic GPIO helpers over gpiozero: BCM pin numbers, pin maps, outputs.
 
-Both panels drive the same :class:`counter_app.presenter.CounterPresenter` as the
-touchscreen, so every rule (what is allowed now, debounce, «Нет связи…») applies to a
-hardware press too. Pins are BCM numbers; every device takes ``pin_factory=None``
-(gpiozero's seam: pass ``MockFactory()`` in tests, leave ``None`` on a Pi).
-
-Default wiring (each button between the pin and GND, internal pull-up; each LED
-through a 330 Ω resistor to GND; an active buzzer between the pin and GND):
-
-==========  =====  =======================================================
-name        BCM    what it does
-==========  =====  =======================================================
-next          5    «Вызвать следующего» (when the window is closed or on a
-                   break it opens the window instead)
-recall        6    «Повторный вызов»
-start        13    «Начать приём»
-done         19    «Завершить приём» (outcome: done)
-no_show      26    «Клиент не явился» — hold ``hold_time`` s to confirm
-break        20    «Перерыв» (kind ``break_kind``, technical by default)
-close        21    «Закрыть окно» — hold ``hold_time`` s to confirm
-led_connected 17   on while the hub is reachable
-led_serving  27    on while a ticket is called or in service
-led_error    22    on after a refused or failed action, until the next success
-buzzer       18    two short beeps on every error
-rating     23 24 25 8 7   the visitor's rating buttons, scores 5 4 3 2 1
-rating_thanks 12   lit while «Спасибо за Вашу оценку!» is shown
-==========  =====  =======================================================
-
-*Transfer* needs a target and is left to the touchscreen. A pin map may be given as
-TOML (``talon counter --gpio --pin-map pins.toml``)::
-
-    hold_time = 2.0
-    break_kind = "technical"
-    [pins]
-    next = 5
-    close = 21
-    led_error = 22
-    rating = [23, 24, 25]      # three buttons: scores 5, 3, 1
-    rating_thanks = 12
-
-Example::
-
-    from gpiozero.pins.mock import MockFactory
-    panel = CounterPanel(presenter, pin_factory=MockFactory())
+What a panel *does* lives beside its app (the counter's buttons and LEDs:
+``counter_app/gpio_panel.py``); this module only knows pins. Every gpiozero device
+takes ``pin_factory=None`` (gpiozero's seam: ``MockFactory()`` in tests, ``None`` on a Pi).
 """
 from __future__ import annotations
 
-import logging
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Iterable
 from pathlib import Path
-
-from gpiozero import LED, Button, Buzzer
-
-log = logging.getLogger(__name__)
-
-ACTION_PINS = ("next", "recall", "start", "done", "no_show", "break", "close")
-OUTPUT_PINS = ("led_connected", "led_serving", "led_error", "buzzer", "rating_thanks")
-HOLD_TO_CONFIRM = frozenset({"no_show", "close"})
-SCORES_FOR = {3: (5, 3, 1), 4: (5, 4, 2, 1), 5: (5, 4, 3, 2, 1)}
 
 
 class PinMapError(ValueError):
     """A pin map names an unknown key, a pin twice, or a bad value."""
 
 
-@dataclass(frozen=True)
-class PinMap:
-    """BCM pin numbers for the counter panel and the rating panel (``None`` = not fitted)."""
-    next: int | None = 5
-    recall: int | None = 6
-    start: int | None = 13
-    done: int | None = 19
-    no_show: int | None = 26
-    break_: int | None = 20
-    close: int | None = 21
-    led_connected: int | None = 17
-    led_serving: int | None = 27
-    led_error: int | None = 22
-    buzzer: int | None = 18
-    rating: tuple[int, ...] = (23, 24, 25, 8, 7)
-    rating_thanks: int | None = 12
-    hold_time: float = 2.0
-    break_kind: str = "technical"
-
-    def pin(self, name: str) -> int | None:
-        return getattr(self, "break_" if name == "break" else name)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping) -> PinMap:
-        """Build from a dict shaped like the TOML file (top-level options + ``[pins]``)."""
-        known = {"hold_time", "break_kind", "pins"}
-        unknown = set(data) - known
-        if unknown:
-            raise PinMapError(f"unknown pin map keys: {sorted(unknown)}")
-        return cls().with_pins(data.get("pins") or {}, hold_time=data.get("hold_time"),
-                               break_kind=data.get("break_kind"))
-
-    def with_pins(self, pins: Mapping, *, hold_time=None, break_kind=None) -> PinMap:
-        """A copy with some pins replaced (``{"next": 5, "rating": [23, 24, 25]}``)."""
-        names = {f.name.rstrip("_") for f in fields(self)} - {"hold_time", "break_kind"}
-        changes: dict = {}
-        for name, value in pins.items():
-            if name not in names:
-                raise PinMapError(f"unknown pin name {name!r}; known: {sorted(names)}")
-            attr = "break_" if name == "break" else name
-            if name == "rating":
-                value = tuple(_bcm(v, name) for v in value)
-                if len(value) not in SCORES_FOR:
-                    raise PinMapError("rating needs 3, 4 or 5 buttons")
-            else:
-                value = None if value in (None, "", "none") else _bcm(value, name)
-            changes[attr] = value
-        if hold_time is not None:
-            changes["hold_time"] = float(hold_time)
-            if changes["hold_time"] <= 0:
-                raise PinMapError("hold_time must be positive")
-        if break_kind is not None:
-            changes["break_kind"] = str(break_kind)
-        result = replace(self, **changes)
-        result.check()
-        return result
-
-    def check(self) -> None:
-        used: dict[int, str] = {}
-        for name in ACTION_PINS + OUTPUT_PINS:
-            pin = self.pin(name)
-            if pin is not None:
-                if pin in used:
-                    raise PinMapError(f"BCM {pin} is used by both {used[pin]} and {name}")
-                used[pin] = name
-        for pin in self.rating:
-            if pin in used:
-                raise PinMapError(f"BCM {pin} is used by both {used[pin]} and rating")
-            used[pin] = "rating"
-
-
-def _bcm(value, name: str) -> int:
+def bcm(value, name: str) -> int:
+    """A BCM pin number 0..27 (``name`` is for the error message)."""
     try:
         pin = int(value)
     except (TypeError, ValueError):
@@ -147,165 +26,28 @@ def _bcm(value, name: str) -> int:
     return pin
 
 
-def load_pin_map(path: str | Path) -> PinMap:
-    with open(path, "rb") as fh:
-        return PinMap.from_mapping(tomllib.load(fh))
+def optional_bcm(value, name: str) -> int | None:
+    """``None``, ``""`` or ``"none"`` (not fitted), else :func:`bcm`."""
+    return None if value in (None, "", "none") else bcm(value, name)
 
 
-class CounterPanel:
-    """The operator's hardware buttons, status LEDs and error buzzer for one window.
-
-    :param presenter: the window's :class:`~counter_app.presenter.CounterPresenter`.
-    :param pins: a :class:`PinMap` (defaults in the module docstring).
-    :param beep_background: False makes the error beep block (tests).
-    :param pin_factory: gpiozero pin factory (``None``: gpiozero's default).
-
-    Short presses of *No-show* and *Close* do nothing but show «Удерживайте кнопку…»;
-    holding them ``pins.hold_time`` seconds performs the action.
-    """
-
-    def __init__(self, presenter, pins: PinMap | None = None, *, beep_background: bool = True,
-                 bounce_time: float | None = None, pin_factory=None):
-        self.presenter = presenter
-        self.pins = pins or PinMap()
-        self.beep_background = beep_background
-        self.buttons: dict[str, Button] = {}
-        self._held: set[str] = set()
-        self._last_error = ""
-        self._devices = []
-        try:
-            for name in ACTION_PINS:
-                pin = self.pins.pin(name)
-                if pin is None:
-                    continue
-                button = Button(pin, hold_time=self.pins.hold_time, bounce_time=bounce_time,
-                                pin_factory=pin_factory)
-                if name in HOLD_TO_CONFIRM:
-                    button.when_held = lambda n=name: self._on_held(n)
-                    button.when_released = lambda n=name: self._on_released(n)
-                else:
-                    button.when_pressed = lambda n=name: self.press(n)
-                self.buttons[name] = button
-                self._devices.append(button)
-            self.led_connected = self._output(LED, self.pins.led_connected, pin_factory)
-            self.led_serving = self._output(LED, self.pins.led_serving, pin_factory)
-            self.led_error = self._output(LED, self.pins.led_error, pin_factory)
-            self.buzzer = self._output(Buzzer, self.pins.buzzer, pin_factory)
-        except Exception:
-            self.close()
-            raise
-        presenter.subscribe(self._on_view)
-
-    def _output(self, cls, pin, pin_factory):
+def check_distinct(pins: Iterable[tuple[str, int | None]]) -> None:
+    """No BCM pin used twice (``(name, pin)`` pairs; ``None`` is not fitted)."""
+    used: dict[int, str] = {}
+    for name, pin in pins:
         if pin is None:
-            return None
-        device = cls(pin, pin_factory=pin_factory)
-        self._devices.append(device)
-        return device
-
-    # --- buttons → presenter ----------------------------------------------------------
-    def press(self, name: str) -> bool:
-        view = self.presenter.view
-        if name == "next" and view.window_state in ("closed", "paused"):
-            return self.presenter.open()
-        if name == "break":
-            return self.presenter.pause(self.pins.break_kind)
-        if name == "done":
-            return self.presenter.done()
-        return self.presenter.press(name)
-
-    def _on_held(self, name: str) -> None:
-        self._held.add(name)
-        self.press(name)
-
-    def _on_released(self, name: str) -> None:
-        if name in self._held:
-            self._held.discard(name)
-        else:
-            self.presenter.notify_hint("hold_to_confirm", action=self.presenter.t(name))
-
-    # --- presenter → LEDs and buzzer ----------------------------------------------------
-    def _on_view(self, view) -> None:
-        _set(self.led_connected, view.connected)
-        _set(self.led_serving, view.serving)
-        error = view.message if view.message_level in ("error", "warning") else ""
-        _set(self.led_error, bool(error))
-        if error and error != self._last_error:
-            self.beep()
-        self._last_error = error
-
-    def beep(self) -> None:
-        if self.buzzer is not None:
-            self.buzzer.beep(on_time=0.08, off_time=0.08, n=2, background=self.beep_background)
-
-    def close(self) -> None:
-        for device in self._devices:
-            device.close()
-        self._devices = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+            continue
+        if pin in used:
+            raise PinMapError(f"BCM {pin} is used by both {used[pin]} and {name}")
+        used[pin] = name
 
 
-class RatingPanel:
-    """The visitor's 3–5 rating buttons and a thank-you LED.
-
-    A press records a score for the ticket just finished (``presenter.rate``); presses
-    while no rating is being asked for are ignored. The LED is lit while the presenter
-    shows its thank-you. Use with ``CounterPresenter(..., rating="external")`` when the
-    counter screen faces the operator, or beside ``rating="screen"``.
-
-    :param pins: BCM pins, best score first.
-    :param scores: the score of each button (default 5 4 3 2 1, 5 3 1 for three buttons).
-    """
-
-    def __init__(self, presenter, pins=(23, 24, 25, 8, 7), *, thanks_led: int | None = 12,
-                 scores: tuple[int, ...] | None = None, bounce_time: float | None = None,
-                 pin_factory=None):
-        pins = tuple(pins)
-        if len(pins) not in SCORES_FOR:
-            raise PinMapError("a rating panel has 3, 4 or 5 buttons")
-        self.scores = tuple(scores) if scores is not None else SCORES_FOR[len(pins)]
-        if len(self.scores) != len(pins) or not all(1 <= s <= 5 for s in self.scores):
-            raise PinMapError("one score 1..5 per rating button")
-        self.presenter = presenter
-        self.buttons: list[Button] = []
-        self.thanks_led = None
-        try:
-            for pin, score in zip(pins, self.scores):
-                button = Button(pin, bounce_time=bounce_time, pin_factory=pin_factory)
-                button.when_pressed = lambda s=score: self.press(s)
-                self.buttons.append(button)
-            if thanks_led is not None:
-                self.thanks_led = LED(thanks_led, pin_factory=pin_factory)
-        except Exception:
-            self.close()
-            raise
-        presenter.subscribe(self._on_view)
-
-    def press(self, score: int) -> bool:
-        return self.presenter.rate(score)
-
-    def _on_view(self, view) -> None:
-        _set(self.thanks_led, view.rating_phase == "thanks")
-
-    def close(self) -> None:
-        for device in [*self.buttons, self.thanks_led]:
-            if device is not None:
-                device.close()
-        self.buttons = []
-        self.thanks_led = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+def load_toml(path: str | Path) -> dict:
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
 
 
-def _set(led, on: bool) -> None:
-    if led is not None and not led.closed:
-        led.value = bool(on)
+def set_output(device, on: bool) -> None:
+    """Switch an LED/buzzer-like output, if fitted and not closed."""
+    if device is not None and not device.closed:
+        device.value = bool(on)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from broker.mqtt import BrokerAddress
 from hub.mosquitto_files import (
     Device,
     acl_text,
@@ -24,7 +25,6 @@ from hub.mosquitto_files import (
     mosquitto_conf,
     password_file_text,
 )
-from broker.mqtt import BrokerAddress
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ import argparse
 import getpass
 import sys
 
+from broker.roles import DEVICE_ROLES
 from hub.cli import add_office_arguments, load_office
 
 
@@ -13,7 +14,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="provision a device; prints its password once")
     add.add_argument("device", help="device id, e.g. kiosk-1")
-    add.add_argument("--role", required=True, choices=["kiosk", "counter", "board", "rating", "admin"])
+    add.add_argument("--role", required=True, choices=DEVICE_ROLES)
     add.add_argument("--window", type=int, help="the window a counter or rating panel serves")
     sub.add_parser("list", help="list provisioned devices")
     rm = sub.add_parser("remove", help="remove a device (its broker user stops working)")
@@ -21,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hub import directory
+    from storage import directory
     from storage.engine import init_db, make_engine, make_sessionmaker
 
     config, _, url = load_office(args)
@@ -61,7 +62,7 @@ def add_operator_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_operators(args: argparse.Namespace) -> int:
-    from hub import directory
+    from storage import directory
     from storage.engine import init_db, make_engine, make_sessionmaker
 
     config, _, url = load_office(args)

@@ -1,8 +1,11 @@
 """The hub's dispatcher: commands in, one transaction each, replies, events and state out.
 
-It is the single writer of queue state (ARCHITECTURE §2). It knows nothing of MQTT
+It is the single writer of queue state (docs/architecture.md §2). It knows nothing of MQTT
 sockets: ``handle_command`` takes a device id and raw bytes and returns the
 publications to make (the reply first). ``hub.service`` moves bytes in and out.
+Each command runs in one ``storage`` unit of work (``QueueDatabase.unit_of_work``:
+``uow.office``, ``uow.bookings``, ``uow.operators``, ``uow.record_reply``); every SQL
+statement is storage's.
 
 * Bad input never changes anything: it gets an ``ok:false`` reply with a code.
 * A repeated ``(device, id)`` gets the stored reply and changes nothing, so a retried
@@ -18,23 +21,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from broker import messages
-from hub import states
 from broker.errors import CommandError
+from broker.roles import reserved_device_id
 from broker.topics import Topics
+from hub import states
 from queue_core.errors import QueueError
 from queue_core.model import Event, TicketKind
 from queue_core.office import Office
-from storage.credentials import verify_secret
-from storage.models import BookingRow, CommandRow, DeviceRow, EventRow, OperatorRow, PresenceRow
-from storage.queue_db import QueueDatabase
+from storage.events import CALL_EVENTS
+from storage.presence import Status
+from storage.queue_db import QueueDatabase, UnitOfWork
 
 log = logging.getLogger(__name__)
-
-CALL_EVENTS = ("called", "recalled")
 
 
 class Publication(NamedTuple):
@@ -70,11 +69,10 @@ class SeenCommands:
         if len(self._order) > self.size:
             self._keys.discard(self._order.popleft())
 
-    def load(self, session: Session, office: str) -> None:
-        rows = session.execute(select(CommandRow.device, CommandRow.command_id).where(CommandRow.office == office)
-                               .order_by(CommandRow.at.desc()).limit(self.size)).all()
-        for device, command_id in reversed(rows):
-            self.add((device, command_id))
+    def load(self, keys: list[tuple[str, str]]) -> None:
+        """Remember these (device, id) pairs, oldest first."""
+        for key in keys[-self.size:]:
+            self.add(key)
 
 
 class Dispatcher:
@@ -90,8 +88,8 @@ class Dispatcher:
         self.calls: deque[dict] = deque(maxlen=db.config.board_history)
         self.seen = SeenCommands()
         self.queue_dirty = False
-        with db.sessions() as s:
-            self.seen.load(s, self.office_id)
+        with db.reading() as uow:
+            self.seen.load(uow.recent_commands(self.seen.size))
         self.reload_directory()
         self._load_calls()
 
@@ -102,20 +100,17 @@ class Dispatcher:
     # ------------------------------------------------------------------ start-up
     def reload_directory(self) -> None:
         """Devices and operators as provisioned in the database."""
-        with self.db.sessions() as s:
-            self.devices = {d.device: DeviceInfo(d.role, d.window) for d in s.execute(
-                select(DeviceRow).where(DeviceRow.office == self.office_id)).scalars()}
-            self.operator_names = {o.code: o.name for o in s.execute(
-                select(OperatorRow).where(OperatorRow.office == self.office_id)).scalars()}
+        with self.db.reading() as uow:
+            devices, self.operator_names = uow.directory()
+        # an id reserved for the hub (a row older than the check) is no device: runtime logs it
+        self.devices = {d.device: DeviceInfo(d.role, d.window) for d in devices.values()
+                        if not reserved_device_id(d.device)}
 
     def _load_calls(self) -> None:
-        with self.db.sessions() as s:
-            rows = s.execute(select(EventRow).where(EventRow.office == self.office_id,
-                                                    EventRow.kind.in_(CALL_EVENTS))
-                             .order_by(EventRow.seq.desc()).limit(self.calls.maxlen)).scalars().all()
-        for row in reversed(rows):
-            self._remember_call(row.ticket, row.window, row.topic, row.at.astimezone(self.office.tz),
-                                row.kind == "recalled")
+        with self.db.reading() as uow:
+            calls = uow.recent_calls(self.calls.maxlen)
+        for c in calls:
+            self._remember_call(c.ticket, c.window, c.topic, c.at.astimezone(self.office.tz), c.recall)
 
     def all_states(self) -> list[Publication]:
         """Every retained state, rebuilt from the database (hub start, reconnect)."""
@@ -174,8 +169,8 @@ class Dispatcher:
             return
 
         if (device, cmd.id) in self.seen:
-            with self.db.sessions() as s:
-                stored = self.db.store.stored_reply(s, device, cmd.id)
+            with self.db.reading() as uow:
+                stored = uow.stored_reply(device, cmd.id)
             if stored is not None:
                 log.info("repeated command %s from %s: stored reply sent again", cmd.id, device)
                 yield Publication(reply_topic, stored)
@@ -184,7 +179,7 @@ class Dispatcher:
 
         now = self.clock()
         try:
-            reply, events = self.db.transaction(lambda s, o: self._execute(s, o, device, cmd, now))
+            reply, events = self.db.unit_of_work(lambda uow: self._execute(uow, device, cmd, now))
         except (QueueError, CommandError) as exc:
             reply, events = self._refusal(device, cmd, now, exc), []
         except Exception:
@@ -198,26 +193,28 @@ class Dispatcher:
         if isinstance(exc, QueueError):
             exc = CommandError(exc.code, exc.message_ru, exc.message)
         reply = messages.error_reply(cmd.id, exc)
-        with self.db.sessions() as s, s.begin():
-            self.db.store.record_reply(s, device, cmd.id, cmd.op, now, reply)
+        with self.db.writing() as uow:
+            uow.record_reply(device, cmd.id, cmd.op, now, reply)
         return reply
 
-    def _execute(self, session: Session, office: Office, device: str, cmd: messages.Command, now: datetime) -> dict:
-        data = self._apply(session, office, cmd.op, cmd.args, now)
+    def _execute(self, uow: UnitOfWork, device: str, cmd: messages.Command, now: datetime) -> dict:
+        data = self._apply(uow, cmd.op, cmd.args, now)
         reply = messages.ok_reply(cmd.id, data)
-        self.db.store.record_reply(session, device, cmd.id, cmd.op, now, reply)
+        uow.record_reply(device, cmd.id, cmd.op, now, reply)
         return reply
 
-    def _apply(self, session: Session, office: Office, op: str, a: dict, now: datetime) -> dict:
+    def _apply(self, uow: UnitOfWork, op: str, a: dict, now: datetime) -> dict:
+        office = uow.office
         w = a.get("window")
         match op:
             case "issue":
+                _check_category(office, a.get("category"))
                 t = office.issue(a["topic"], now, TicketKind(a["kind"]), category=a.get("category"),
                                  segment=a.get("segment"))
             case "checkin":
-                t = self._check_in(session, office, a["code"], now)
+                t = self._check_in(uow, a["code"], now)
             case "sign_in":
-                self._check_pin(session, a["operator"], a["pin"])
+                self._check_pin(uow, a["operator"], a["pin"])
                 office.sign_in(w, a["operator"], now)
                 return {"window": states.window_state(office, w, self.operator_names)}
             case "open" | "close":
@@ -246,50 +243,57 @@ class Dispatcher:
                 raise refusal("unknown_op", f"Неизвестная команда «{op}»", f"unknown operation {op!r}")
         return {"ticket": states.ticket_payload(t)}
 
-    def _check_pin(self, session: Session, operator: str, pin: str) -> None:
-        row = session.get(OperatorRow, (self.office_id, operator))
-        if row is None or not row.active or not verify_secret(pin, row.pin_hash):
+    def _check_pin(self, uow: UnitOfWork, operator: str, pin: str) -> None:
+        name = uow.operators.check_pin(operator, pin)
+        if name is None:
             raise refusal("bad_pin", "Неверный код оператора или ПИН-код", "wrong operator code or PIN")
-        self.operator_names[operator] = row.name
+        self.operator_names[operator] = name
 
-    def _check_in(self, session: Session, office: Office, code: str, now: datetime):
-        booking = session.execute(select(BookingRow).where(
-            BookingRow.office == self.office_id, BookingRow.code == code,
-            BookingRow.cancelled.is_(False))).scalar_one_or_none()
-        if booking is None or booking.ticket is not None:
+    def _check_in(self, uow: UnitOfWork, code: str, now: datetime):
+        office, bookings = uow.office, uow.bookings
+        booking = bookings.unclaimed(code)
+        if booking is None:
             raise refusal("booking_not_found",
                                "Запись с таким кодом не найдена. Пожалуйста, проверьте код или обратитесь "
                                "к администратору.", "no booking with this code")
         t = office.check_in(booking.topic, booking.slot_start.astimezone(office.tz), code, now)
-        session.execute(update(BookingRow).where(BookingRow.id == booking.id).values(ticket=t.number))
+        bookings.claim(booking, t.number)
         return t
 
     # ------------------------------------------------------------------ events out
     def _publications(self, events: list[Event], now: datetime) -> Iterator[Publication]:
         if not events:
             return
+        # a call carries its recall count (docs/contract.md), the same one state/board lists
+        recalls = {e.seq: self._remember_call(e.ticket, e.window, e.topic, e.at, e.kind == "recalled")
+                   for e in events if e.kind in CALL_EVENTS}
         for e in events:
+            data = _public(e)
+            if e.seq in recalls:
+                data["recalls"] = recalls[e.seq]
             yield Publication(self.topics.event, messages.event(
-                e.seq, e.kind, e.ticket, e.topic, e.window, _public(e), at=e.at.isoformat(timespec="seconds")))
-        calls = [e for e in events if e.kind in CALL_EVENTS]
-        for e in calls:
-            self._remember_call(e.ticket, e.window, e.topic, e.at, e.kind == "recalled")
-        if calls:
+                e.seq, e.kind, e.ticket, e.topic, e.window, data, at=e.at.isoformat(timespec="seconds")))
+        if recalls:
             yield Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True)
-        for n in sorted({e.window for e in events if e.window is not None}):
+        windows = {e.window for e in events if e.window is not None}
+        if any(e.kind in ("window_opened", "window_paused", "window_closed") for e in events):
+            windows = set(self.office.windows)   # whether the others may take a break changed (their ``actions``)
+        for n in sorted(windows):
             yield Publication(self.topics.window_state(n), states.window_state(self.office, n, self.operator_names), True)
         if any(e.kind.startswith("window_") for e in events):
             yield from self.refresh()    # windows opening or closing change what kiosks offer: at once
         else:
             self.queue_dirty = True      # ticket changes: rebuilt once the burst is over (``flush``)
 
-    def _remember_call(self, ticket: str, window: int, topic: str, at: datetime, recall: bool) -> None:
+    def _remember_call(self, ticket: str, window: int, topic: str, at: datetime, recall: bool) -> int:
+        """Put the call on top of the board's list; returns its number of recalls."""
         previous = next((c for c in self.calls if c["ticket"] == ticket and c["window"] == window), None)
-        recalls = previous["recalls"] + 1 if previous and recall else 0
+        recalls = (previous["recalls"] if previous else 0) + 1 if recall else 0
         if previous:
             self.calls.remove(previous)
         self.calls.appendleft({"ticket": ticket, "window": window, "topic": topic,
                                "at": at.isoformat(timespec="seconds"), "recalls": recalls})
+        return recalls
 
     # ------------------------------------------------------------------ device health
     def handle_status(self, device: str, raw: bytes, retained: bool = False) -> None:
@@ -304,16 +308,24 @@ class Dispatcher:
         rows = []
         if help_at and self.help_seen.get(device) != help_at:
             if not retained:          # a retained status replayed after a restart is old news
-                rows.append(PresenceRow(office=self.office_id, device=device, at=self.clock(), state="help"))
+                rows.append(Status(device, self.clock(), "help"))
                 log.warning("a visitor asked for staff at %s", device)
             self.help_seen[device] = help_at
         if state is not None and self.presence.get(device) != (state, printer):
             self.presence[device] = (state, printer)
-            rows.append(PresenceRow(office=self.office_id, device=device, at=self.clock(), state=state, printer=printer))
+            rows.append(Status(device, self.clock(), state, printer))
             log.info("device %s is %s%s", device, state, f" (printer: {printer})" if printer else "")
         if rows:
-            with self.db.sessions() as s, s.begin():
-                s.add_all(rows)
+            with self.db.writing() as uow:
+                uow.record_presence(rows)
+
+
+def _check_category(office: Office, category: str | None) -> None:
+    """A priority category must be one of the office's (state/config ``priority.categories``)."""
+    codes = [c.code for c in office.config.priority_categories]
+    if category is not None and category not in codes:
+        raise refusal("unknown_category", f"Неизвестная льготная категория «{category}»",
+                      f"unknown priority category {category!r}; this office has: {', '.join(codes) or 'none'}")
 
 
 def refusal(code: str, message_ru: str, message_en: str) -> QueueError:

@@ -9,11 +9,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from broker.roles import BROKER_ROLES, HUB_ROLE, HUB_USER, acl_rules, check_device_id  # noqa: F401 (re-exported)
 from broker.topics import Topics, check_id
 from storage.credentials import hash_secret
-
-HUB_USER = "hub"
-BROKER_ROLES = ("hub", "kiosk", "counter", "board", "rating", "admin")
 
 
 class Device(NamedTuple):
@@ -29,6 +27,8 @@ def devices_from(items: Iterable[Device | tuple[str, str, str]]) -> list[Device]
         check_id(d.id, "device id")
         if d.role not in BROKER_ROLES:
             raise ValueError(f"device {d.id}: role must be one of {', '.join(BROKER_ROLES)}")
+        if (d.id, d.role) != (HUB_USER, HUB_ROLE):
+            check_device_id(d.id)  # a device named like the hub would take over its broker user
         if not d.secret or any(c in d.secret for c in ":\n\r"):
             raise ValueError(f"device {d.id}: empty password or one with ':' or a line break")
         if d.id in seen:
@@ -51,17 +51,8 @@ def password_file_text(devices: Iterable[Device]) -> str:
 
 
 def role_rules(topics: Topics, device: str, role: str) -> list[tuple[str, str]]:
-    """(access, topic) pairs for one device (ARCHITECTURE §5 security)."""
-    if role == "hub":
-        return [("readwrite", topics.all)]
-    own_status = ("write", topics.status(device))  # birth message and last will
-    if role == "board":
-        return [own_status, ("read", topics.all_states), ("read", topics.all_events)]
-    rules = [("write", topics.cmd(device)), own_status, ("read", topics.reply(device)),
-             ("read", topics.all_states)]
-    if role in ("counter", "admin"):
-        rules.append(("read", topics.all_events))
-    return rules
+    """(access, topic) pairs for one device, from the role table (broker/roles.py)."""
+    return acl_rules(topics, device, role)
 
 
 def acl_text(office: str, devices: Iterable[Device], allow_anonymous: bool = False) -> str:

@@ -1,7 +1,8 @@
-"""Starting a whole hub from settings: database, broker, dispatcher, web, watchdog.
+"""Starting a whole hub from settings: database, broker, dispatcher.
 
 ``talon hub`` and ``talon demo`` both go through ``OfficeRuntime`` so the demo runs
-exactly what production runs.
+exactly what production runs. The hub knows nothing of the web server: whoever
+composes the office (``talon.office``) passes ``start_web``, called once the hub runs.
 """
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from hub import directory
+from broker.roles import DEVICE_ROLES, check_device_id
 from hub.brokers import EmbeddedBroker, ExternalBroker, MosquittoBroker, find_mosquitto
-from hub.service import Hub
 from hub.mosquitto_files import HUB_USER, Device
+from hub.service import Hub
 from queue_core.config import OfficeConfig
+from storage import directory
 from storage.credentials import hash_secret, new_password
 from storage.queue_db import QueueDatabase
+from storage.settings import effective_config
 
 log = logging.getLogger(__name__)
 DIRECTORY_POLL_S = 5.0
@@ -43,33 +46,26 @@ class RuntimeSettings:
 
 
 class OfficeRuntime:
-    def __init__(self, settings: RuntimeSettings):
+    def __init__(self, settings: RuntimeSettings, start_web: Callable[[OfficeRuntime], object] | None = None):
         self.s = settings
+        self._start_web = start_web
         self.db = QueueDatabase(settings.database_url, settings.config)
         self._use_saved_settings()
         self.broker = None
         self.hub: Hub | None = None
         self.web = None
         self._users: list[Device] = []
+        self._skipped: set[str] = set()
         self._stop = threading.Event()
 
     def _use_saved_settings(self) -> None:
-        """Settings saved on the web win over the file, for the hub as for the web."""
-        from queue_core.config import parse_office_toml
-        from storage.store import latest_setting
-
+        """Settings saved on the web win over the file, for the hub as for the web
+        (``storage.settings.effective_config``)."""
         with self.db.sessions() as s:
-            saved = latest_setting(s, self.s.config.office_id)
-        if saved is None:
-            return
-        try:
-            config = parse_office_toml(saved.toml)
-        except Exception:
-            log.exception("the office settings saved on the web no longer parse; using the file")
-            return
-        log.warning("using the office settings saved on the web on %s", saved.saved_at.isoformat(timespec="seconds"))
-        self.s.config = self.db.config = config
-        self.db.reload()
+            effective = effective_config(s, self.s.config)
+        if effective.source == "saved":
+            self.s.config = self.db.config = effective.config
+            self.db.reload()
 
     @property
     def broker_url(self) -> str:
@@ -77,8 +73,24 @@ class OfficeRuntime:
 
     def _broker_users(self, hub_password: str) -> list[Device]:
         with self.db.sessions() as s:
-            users = directory.broker_users(s, self.s.config.office_id)
-        return [Device(HUB_USER, "hub", hash_secret(hub_password)), *users, *self.s.extra_devices]
+            users = [Device(d.device, d.role, d.password_hash) for d in directory.list_devices(s, self.s.config.office_id)]
+        users = [d for d in [*users, *self.s.extra_devices] if self._usable_device(d)]
+        return [Device(HUB_USER, "hub", hash_secret(hub_password)), *users]
+
+    def _usable_device(self, d: Device) -> bool:
+        """A device row that would break the broker's users (one named like the hub, from a
+        database older than the reserved-id check) is left out, never the hub itself."""
+        try:
+            check_device_id(d.id)
+            if d.role not in DEVICE_ROLES:
+                raise ValueError(f"role {d.role!r} is not a device role ({', '.join(DEVICE_ROLES)})")
+        except ValueError as exc:
+            if d.id not in self._skipped:
+                self._skipped.add(d.id)
+                log.error("device %r is left out of the broker's users: %s. Remove it with "
+                          "`talon devices remove %s` and add it again under another id.", d.id, exc, d.id)
+            return False
+        return True
 
     def start(self) -> None:
         s = self.s
@@ -100,8 +112,9 @@ class OfficeRuntime:
         if isinstance(self.broker, MosquittoBroker):
             threading.Thread(target=self._watch_directory, args=(hub_password,), daemon=True,
                              name="hub-directory").start()
-        if s.web_port is not None:
-            self._start_web()
+        if s.web_port is not None and self._start_web is not None:
+            self.web = self._start_web(self)
+            log.info("web dashboard at http://%s:%s/", s.web_host, s.web_port)
 
     def _watch_directory(self, hub_password: str) -> None:
         """New or removed devices reach the broker without a restart (SIGHUP reloads its users)."""
@@ -119,15 +132,6 @@ class OfficeRuntime:
                     log.info("device list changed: broker users reloaded (%d devices)", len(users) - 1)
             except Exception:
                 log.exception("could not reload the device list")
-
-    def _start_web(self) -> None:
-        try:
-            from server.serve import start_web_server
-        except ImportError:
-            log.info("web server not available in this build")
-            return
-        self.web = start_web_server(self.db, self.s.web_host, self.s.web_port, hub=self.hub, data_dir=self.s.data_dir)
-        log.info("web dashboard at http://%s:%s/", self.s.web_host, self.s.web_port)
 
     def stop(self) -> None:
         self._stop.set()

@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from hub.dispatcher import Dispatcher, Publication
 from broker.mqtt import MqttConnection
 from broker.topics import Topics
+from hub.dispatcher import Dispatcher, Publication
 from storage.queue_db import QueueDatabase
 
 log = logging.getLogger(__name__)

@@ -69,7 +69,8 @@ def window_state(office: Office, number: int, operator_names: dict[str, str]) ->
             "called_at": t.leg.called_at.isoformat(timespec="seconds") if t.leg.called_at else None,
             "started_at": t.leg.started_at.isoformat(timespec="seconds") if t.leg.started_at else None,
             "recalls": t.leg.recalls},
-        topics=list(office.config.window(number).topics))
+        topics=list(office.config.window(number).topics),
+        actions=list(office.allowed_actions(number)))
 
 
 def board_state(seq: int, calls: Iterable[dict]) -> dict:

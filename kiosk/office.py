@@ -1,7 +1,7 @@
 """Reading the hub's retained state for the kiosk: topic buttons, greeting, ticket layout.
 
-Pure functions over the ``state/config`` and ``state/queue`` payloads (docs/contract.md);
-no I/O, no Kivy.
+Pure functions over the typed ``state/config`` and ``state/queue`` views
+(``broker.views``, docs/contract.md); no I/O, no Kivy.
 """
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from broker.views import ConfigState, QueueState, QueueTopic, Ticket
 from hardware.printer_ticket import TicketLayout, eta_minutes
 from kiosk.strings import text
 
@@ -25,16 +26,9 @@ class Choice:
     enabled: bool = True
 
 
-def localized(names: dict | str | None, lang: str, fallback: str = "") -> str:
-    if isinstance(names, str):
-        return names
-    names = names or {}
-    return names.get(lang) or names.get("ru") or fallback
-
-
-def office_now(config: dict, now: datetime) -> datetime:
+def office_now(config: ConfigState, now: datetime) -> datetime:
     """``now`` in the office's time zone (the greeting follows the office clock)."""
-    zone = (config.get("office") or {}).get("timezone")
+    zone = config.office.timezone
     if zone:
         try:
             return now.astimezone(ZoneInfo(zone))
@@ -53,81 +47,73 @@ def greeting_key(hour: int) -> str:
     return "greeting_night"
 
 
-def segment_choices(config: dict, lang: str) -> list[Choice]:
+def segment_choices(config: ConfigState, lang: str) -> list[Choice]:
     """Segments that have at least one topic; the segment screen is skipped when < 2."""
-    used = {topic.get("segment") for topic in config.get("topics", [])}
-    return [Choice(s["code"], localized(s.get("name"), lang, s["code"]))
-            for s in config.get("segments", []) if s.get("code") in used]
+    used = {topic.segment for topic in config.topics}
+    return [Choice(s.code, s.label(lang)) for s in config.segments if s.code in used]
 
 
-def priority_choices(config: dict, lang: str) -> list[Choice]:
-    categories = (config.get("priority") or {}).get("categories", [])
-    return [Choice(c["code"], localized(c.get("name"), lang, c["code"])) for c in categories]
+def priority_choices(config: ConfigState, lang: str) -> list[Choice]:
+    return [Choice(c.code, c.label(lang)) for c in config.priority.categories]
 
 
-def _topic_detail(lang: str, queue: dict) -> str:
-    waiting = queue.get("waiting")
+def _topic_detail(lang: str, queue: QueueTopic) -> str:
+    waiting = queue.waiting
     if waiting is None:
         return ""
     if waiting == 0:
         return text(lang, "no_waiting")
     parts = [text(lang, "waiting", n=waiting)]
-    if queue.get("eta_min") is not None:
-        parts.append(text(lang, "expected_wait", m=eta_minutes(queue["eta_min"])))
+    if queue.eta_min is not None:
+        parts.append(text(lang, "expected_wait", m=eta_minutes(queue.eta_min)))
     return " · ".join(parts)
 
 
-def topic_choices(config: dict, queue_state: dict, lang: str, segment: str | None) -> list[Choice]:
+def topic_choices(config: ConfigState, queue_state: QueueState, lang: str, segment: str | None) -> list[Choice]:
     """One button per topic (of the chosen segment), with its queue or why it is closed."""
-    per_topic = (queue_state or {}).get("topics", {})
     choices = []
-    for topic in config.get("topics", []):
-        if segment and topic.get("segment") not in (segment, None):
+    for topic in config.topics:
+        if segment and topic.segment not in (segment, None):
             continue
-        queue = per_topic.get(topic["code"], {})
-        accepting = queue.get("accepting", True)
-        if accepting:
+        queue = queue_state.topic(topic.code)
+        if queue.accepting:
             detail = _topic_detail(lang, queue)
         else:
-            detail = text(lang, REASON_KEYS.get(queue.get("reason"), "reason_unknown"))
-        choices.append(Choice(topic["code"], localized(topic.get("name"), lang, topic["code"]),
-                              detail, accepting))
+            detail = text(lang, REASON_KEYS.get(queue.reason or "", "reason_unknown"))
+        choices.append(Choice(topic.code, topic.label(lang), detail, queue.accepting))
     return choices
 
 
-def topic_label(config: dict, code: str, lang: str) -> str:
-    for topic in config.get("topics", []):
-        if topic["code"] == code:
-            return localized(topic.get("name"), lang, code)
-    return code
+def topic_label(config: ConfigState, code: str, lang: str) -> str:
+    return config.topic_label(code, lang)
 
 
-def office_name(config: dict, lang: str) -> str:
-    return localized((config.get("office") or {}).get("name"), lang)
+def office_name(config: ConfigState, lang: str) -> str:
+    return config.office.name.get(lang)
 
 
-def ticket_layout(ticket: dict, config: dict, lang: str, now: datetime) -> TicketLayout:
+def ticket_layout(ticket: Ticket, config: ConfigState, lang: str, now: datetime) -> TicketLayout:
     """What to print for a ticket the hub issued. No personal data is copied."""
-    office = config.get("office") or {}
+    office = config.office
     try:
-        issued_at = datetime.fromisoformat(ticket["issued_at"])
-    except (KeyError, TypeError, ValueError):
+        issued_at = datetime.fromisoformat(ticket.issued_at) if ticket.issued_at else now
+    except ValueError:
         issued_at = now
     footer = []
-    if office.get("phone"):
-        footer.append(("Контактный центр: " if lang == "ru" else "Contact centre: ") + office["phone"])
-    if office.get("site"):
-        footer.append(("Сайт: " if lang == "ru" else "Website: ") + office["site"])
+    if office.phone:
+        footer.append(("Контактный центр: " if lang == "ru" else "Contact centre: ") + office.phone)
+    if office.site:
+        footer.append(("Сайт: " if lang == "ru" else "Website: ") + office.site)
     return TicketLayout(
         office_name=office_name(config, lang),
-        number=ticket["number"],
-        topic_label=topic_label(config, ticket.get("topic", ""), lang),
+        number=ticket.number,
+        topic_label=topic_label(config, ticket.topic or "", lang),
         issued_at=issued_at,
-        people_ahead=ticket.get("people_ahead"),
-        eta_min=ticket.get("eta_min"),
-        priority=ticket.get("kind") == "priority",
-        booking_time=ticket.get("booking_time"),
+        people_ahead=ticket.people_ahead,
+        eta_min=ticket.eta_min,
+        priority=ticket.kind == "priority",
+        booking_time=ticket.booking_time,
         footer_lines=tuple(footer),
-        qr_text=office.get("site") or None,
+        qr_text=office.site or None,
         lang=lang,
     )

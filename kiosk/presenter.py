@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from broker.bus import Bus, Post, direct
 from broker.errors import CommandError, HubUnreachable
 from broker.messages import new_id
+from broker.views import ConfigState, QueueState, Ticket, ViewError
 from hardware.printer import PrinterError, PrinterState
 from hardware.printer_ticket import TicketLayout, eta_minutes
 from kiosk import office
@@ -90,7 +92,7 @@ class KioskView:
 
 
 class KioskPresenter:
-    def __init__(self, bus, printer, *, options: KioskOptions = KioskOptions(),
+    def __init__(self, bus: Bus, printer, *, options: KioskOptions = KioskOptions(),
                  monotonic: Callable[[], float] = time.monotonic,
                  now: Callable[[], datetime] = lambda: datetime.now().astimezone()):
         self.bus = bus
@@ -99,8 +101,8 @@ class KioskPresenter:
         self._monotonic = monotonic
         self._now = now
         self._listeners: list[Callable[[KioskView], None]] = []
-        self.config: dict = {}
-        self.queue: dict = {}
+        self.config = ConfigState()
+        self.queue = QueueState()
         self.connected = bool(getattr(bus, "connected", False))
         self.lang = options.lang
         self.screen = Screen.ATTRACT
@@ -119,7 +121,7 @@ class KioskPresenter:
     def on_change(self, listener: Callable[[KioskView], None]) -> None:
         self._listeners.append(listener)
 
-    def start(self, post: Callable[..., object] = lambda fn, *args: fn(*args)) -> None:
+    def start(self, post: Post = direct) -> None:
         """Subscribe to the hub's state; ``post(fn, *args)`` moves callbacks to our thread."""
         self.bus.on_connection(lambda connected: post(self.on_connection, connected))
         self.bus.watch_state("config", lambda payload: post(self.on_config, payload))
@@ -131,18 +133,26 @@ class KioskPresenter:
         self._changed()
 
     def on_config(self, payload: dict) -> None:
-        self.config = payload or {}
+        try:
+            self.config = ConfigState.from_payload(payload or {})
+        except ViewError as exc:
+            log.warning("ignoring malformed state/config: %s", exc)
+            return
         if self.lang not in self.languages:
             self.lang = self.languages[0]
         self._changed()
 
     def on_queue(self, payload: dict) -> None:
-        self.queue = payload or {}
+        try:
+            self.queue = QueueState.from_payload(payload or {})
+        except ViewError as exc:
+            log.warning("ignoring malformed state/queue: %s", exc)
+            return
         self._changed()
 
     @property
     def languages(self) -> tuple[str, ...]:
-        configured = (self.config.get("office") or {}).get("languages") or LANGUAGES
+        configured = self.config.office.languages or LANGUAGES
         return tuple(lang for lang in configured if lang in LANGUAGES) or ("ru",)
 
     # --- printer health -----------------------------------------------------------------
@@ -312,8 +322,8 @@ class KioskPresenter:
         if self.tickets_stopped:
             self._go(Screen.OUT_OF_SERVICE)
             return
-        same = self.pending is not None and self.pending[:2] == (op, args)
-        request_id = self.pending[2] if same else new_id()
+        pending = self.pending
+        request_id = pending[2] if pending is not None and pending[:2] == (op, args) else new_id()
         self.pending = (op, args, request_id)
         if not self.connected:
             self._show_unreachable()
@@ -329,8 +339,10 @@ class KioskPresenter:
             self._show_message(text(self.lang, "sorry"), self._refusal_text(refusal))
             return
         self.pending = None
-        ticket = reply.get("ticket")
-        if not ticket or not ticket.get("number"):
+        try:
+            ticket = Ticket.from_payload(reply.get("ticket"))
+        except ViewError as exc:
+            log.error("the hub's %s reply has no usable ticket: %s", op, exc)
             self._show_message(text(self.lang, "sorry"), text(self.lang, "error_generic"))
             return
         self._print(office.ticket_layout(ticket, self.config, self.lang, self._now()))

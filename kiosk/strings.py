@@ -1,9 +1,12 @@
 """Every word the kiosk shows, in Russian (default) and English.
 
-Wording follows the requirements digest §4: polite forms («Пожалуйста, …»), «Вы» with
+Wording follows docs/requirements.md (UI wording, digest §4): polite forms («Пожалуйста, …»), «Вы» with
 a capital letter, never a categorical imperative («Явитесь», «Пройдите»).
+Looked up through the shared ``broker.texts.Texts`` (Russian fallback).
 """
 from __future__ import annotations
+
+from broker.texts import Texts
 
 STRINGS: dict[str, dict[str, str]] = {
     "ru": {
@@ -140,11 +143,6 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-LANGUAGES = tuple(STRINGS)
-
-
-def text(lang: str, key: str, **values) -> str:
-    """The string ``key`` in ``lang`` (Russian when missing), formatted with ``values``."""
-    table = STRINGS.get(lang, STRINGS["ru"])
-    template = table.get(key) or STRINGS["ru"][key]
-    return template.format(**values) if values else template
+TEXTS = Texts(STRINGS)
+LANGUAGES = TEXTS.languages
+text = TEXTS.text          # text(lang, key, **values)

@@ -80,7 +80,8 @@ class OfficeConfig:
     priority_categories: tuple[PriorityCategory, ...] = ()
     number_width: int = 3
     number_start: int = 1
-    start_step: bool = True             # windows press Start; if False started_at = called_at
+    start_step: bool = True             # windows press Start and Done needs it; if False there is no
+                                        # Start (refused) and Done from called has started_at = called_at
     aging_factor: float = 1.5           # norm_aware: a wait past factor x norm goes first (measured: docs)
     default_wait_norm_min: float = 15.0  # reference for topics with no wait norm (norm_aware)
     booking_early_min: int = 30
@@ -250,6 +251,32 @@ def parse_office_config(m: dict) -> OfficeConfig:
     """Validate a whole office; raise ConfigError naming the first bad key."""
     _unknown_keys(m, {"office", "topics", "windows", "calendar", "queue", "priority", "board"}, "")
     office = _get(m, "office", "", dict)
+    office_id, profile, tz, languages = _parse_office(office)
+    topics = _parse_topics(_get(m, "topics", "", list), profile)
+    windows = _parse_windows(_get(m, "windows", "", list), topics)
+    q = _get(m, "queue", "", dict, {})
+    queue = _parse_queue(q)
+    mode, categories = _parse_priority(_get(m, "priority", "", dict, {}))
+    b = _get(m, "board", "", dict, {})
+    _unknown_keys(b, {"history", "min_display_s", "notice", "notice_en"}, "board")
+    history = _get(b, "history", "board", int, 8)
+    if not 1 <= history <= 30:
+        raise ConfigError("board.history", f"must be 1..30, got {history}")
+    return OfficeConfig(
+        office_id=office_id, name_ru=_get(office, "name", "office", str),
+        name_en=_get(office, "name_en", "office", str, office.get("name", "")),
+        timezone=tz, topics=topics, windows=windows,
+        calendar=_parse_calendar(_get(m, "calendar", "", dict, {})), profile=profile,
+        priority_mode=mode, priority_categories=categories, **queue,
+        start_step=_get(q, "start_step", "queue", bool, True), languages=languages,
+        phone=_get(office, "phone", "office", str, ""), site=_get(office, "site", "office", str, ""),
+        board_history=history, board_min_display_s=_get(b, "min_display_s", "board", int, 10),
+        notice_ru=_get(b, "notice", "board", str, ""), notice_en=_get(b, "notice_en", "board", str, ""),
+    )
+
+
+def _parse_office(office: dict) -> tuple[str, NormProfile, str, tuple[str, ...]]:
+    """``[office]``: (id, norm profile, time zone, languages)."""
     _unknown_keys(office, {"id", "name", "name_en", "timezone", "profile", "languages", "phone", "site"}, "office")
     office_id = _get(office, "id", "office", str)
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", office_id):
@@ -257,18 +284,24 @@ def parse_office_config(m: dict) -> OfficeConfig:
     profile_code = _get(office, "profile", "office", str, "mek")
     if profile_code not in PROFILES:
         raise ConfigError("office.profile", f"must be one of {sorted(PROFILES)}, got {profile_code!r}")
-    profile = PROFILES[profile_code]
     tz = _get(office, "timezone", "office", str, "Europe/Moscow")
     try:
         from zoneinfo import ZoneInfo
         ZoneInfo(tz)
     except Exception:
         raise ConfigError("office.timezone", f"unknown time zone {tz!r}") from None
+    languages = tuple(_get(office, "languages", "office", list, ["ru", "en"]))
+    for i, lang in enumerate(languages):
+        if lang not in ("ru", "en"):
+            raise ConfigError(f"office.languages[{i}]", f"must be 'ru' or 'en', got {lang!r}")
+    return office_id, PROFILES[profile_code], tz, languages
 
-    raw_topics = _get(m, "topics", "", list)
-    if not raw_topics:
+
+def _parse_topics(raw: list, profile: NormProfile) -> tuple[Topic, ...]:
+    """``[[topics]]``: at least one; codes and prefixes unique."""
+    if not raw:
         raise ConfigError("topics", "must list at least one topic")
-    topics = tuple(_parse_topic(i, t, profile) for i, t in enumerate(raw_topics))
+    topics = tuple(_parse_topic(i, t, profile) for i, t in enumerate(raw))
     for kind in ("code", "prefix"):
         seen: dict[str, int] = {}
         for i, t in enumerate(topics):
@@ -276,12 +309,14 @@ def parse_office_config(m: dict) -> OfficeConfig:
             if v in seen:
                 raise ConfigError(f"topics[{i}].{kind}", f"{v!r} is already used by topics[{seen[v]}]")
             seen[v] = i
-    codes = {t.code for t in topics}
+    return topics
 
-    raw_windows = _get(m, "windows", "", list)
-    if not raw_windows:
+
+def _parse_windows(raw: list, topics: tuple[Topic, ...]) -> tuple[Window, ...]:
+    """``[[windows]]``: at least one, numbers unique, every topic served by some window."""
+    if not raw:
         raise ConfigError("windows", "must list at least one window")
-    windows = tuple(_parse_window(i, w, codes) for i, w in enumerate(raw_windows))
+    windows = tuple(_parse_window(i, w, {t.code for t in topics}) for i, w in enumerate(raw))
     numbers = [w.number for w in windows]
     if len(set(numbers)) != len(numbers):
         dup = next(n for n in numbers if numbers.count(n) > 1)
@@ -290,27 +325,35 @@ def parse_office_config(m: dict) -> OfficeConfig:
     for i, t in enumerate(topics):
         if t.code not in served:
             raise ConfigError(f"topics[{i}]", f"topic {t.code!r} is served by no window")
+    return windows
 
-    q = _get(m, "queue", "", dict, {})
+
+_QUEUE_INTS = {"priority_max_in_row": (3, 1, 100), "number_width": (3, 1, 6), "number_start": (1, 0, 9999),
+               "booking_early_min": (30, 0, 240), "booking_late_min": (10, 0, 240)}
+"""``[queue]`` integers: key -> (default, least, most)."""
+
+
+def _parse_queue(q: dict) -> dict:
+    """``[queue]`` as keyword arguments of ``OfficeConfig`` (``start_step`` is read by the caller)."""
     _unknown_keys(q, {"policy", "priority_max_in_row", "number_width", "number_start", "start_step",
                       "aging_factor", "default_wait_norm_min", "booking_early_min", "booking_late_min"}, "queue")
     policy = _get(q, "policy", "queue", str, "norm_aware")
     if policy not in POLICIES:
         raise ConfigError("queue.policy", f"must be one of {POLICIES}, got {policy!r}")
-    ints = {k: _get(q, k, "queue", int, d) for k, d in (
-        ("priority_max_in_row", 3), ("number_width", 3), ("number_start", 1),
-        ("booking_early_min", 30), ("booking_late_min", 10))}
-    limits = {"priority_max_in_row": (1, 100), "number_width": (1, 6), "number_start": (0, 9999),
-              "booking_early_min": (0, 240), "booking_late_min": (0, 240)}
-    for k, (lo, hi) in limits.items():
-        if not lo <= ints[k] <= hi:
-            raise ConfigError(f"queue.{k}", f"must be {lo}..{hi}, got {ints[k]}")
-    aging = _get(q, "aging_factor", "queue", float, 1.5)
-    if not 1.0 <= aging <= 10.0:
-        raise ConfigError("queue.aging_factor", f"must be 1..10, got {aging}")
-    default_norm = _norm(q.get("default_wait_norm_min", 15), "queue.default_wait_norm_min") or 15.0
+    values: dict = {"policy": policy}
+    for key, (default, lo, hi) in _QUEUE_INTS.items():
+        values[key] = _get(q, key, "queue", int, default)
+        if not lo <= values[key] <= hi:
+            raise ConfigError(f"queue.{key}", f"must be {lo}..{hi}, got {values[key]}")
+    values["aging_factor"] = _get(q, "aging_factor", "queue", float, 1.5)
+    if not 1.0 <= values["aging_factor"] <= 10.0:
+        raise ConfigError("queue.aging_factor", f"must be 1..10, got {values['aging_factor']}")
+    values["default_wait_norm_min"] = _norm(q.get("default_wait_norm_min", 15), "queue.default_wait_norm_min") or 15.0
+    return values
 
-    pr = _get(m, "priority", "", dict, {})
+
+def _parse_priority(pr: dict) -> tuple[str, tuple[PriorityCategory, ...]]:
+    """``[priority]``: (mode, categories)."""
     _unknown_keys(pr, {"mode", "categories"}, "priority")
     mode = _get(pr, "mode", "priority", str, "out_of_turn")
     if mode not in PRIORITY_MODES:
@@ -321,31 +364,7 @@ def parse_office_config(m: dict) -> OfficeConfig:
         if not isinstance(c, dict):
             raise ConfigError(p, "must be a table")
         cats.append(PriorityCategory(_get(c, "code", p, str), _get(c, "name", p, str), _get(c, "name_en", p, str, c.get("name", ""))))
-
-    b = _get(m, "board", "", dict, {})
-    _unknown_keys(b, {"history", "min_display_s", "notice", "notice_en"}, "board")
-    history = _get(b, "history", "board", int, 8)
-    if not 1 <= history <= 30:
-        raise ConfigError("board.history", f"must be 1..30, got {history}")
-    languages = tuple(_get(office, "languages", "office", list, ["ru", "en"]))
-    for i, lang in enumerate(languages):
-        if lang not in ("ru", "en"):
-            raise ConfigError(f"office.languages[{i}]", f"must be 'ru' or 'en', got {lang!r}")
-
-    return OfficeConfig(
-        office_id=office_id, name_ru=_get(office, "name", "office", str),
-        name_en=_get(office, "name_en", "office", str, office.get("name", "")),
-        timezone=tz, topics=topics, windows=windows,
-        calendar=_parse_calendar(_get(m, "calendar", "", dict, {})), profile=profile, policy=policy,
-        priority_mode=mode, priority_max_in_row=ints["priority_max_in_row"],
-        priority_categories=tuple(cats), number_width=ints["number_width"], number_start=ints["number_start"],
-        start_step=_get(q, "start_step", "queue", bool, True), aging_factor=aging,
-        default_wait_norm_min=default_norm, booking_early_min=ints["booking_early_min"],
-        booking_late_min=ints["booking_late_min"], languages=languages,
-        phone=_get(office, "phone", "office", str, ""), site=_get(office, "site", "office", str, ""),
-        board_history=history, board_min_display_s=_get(b, "min_display_s", "board", int, 10),
-        notice_ru=_get(b, "notice", "board", str, ""), notice_en=_get(b, "notice_en", "board", str, ""),
-    )
+    return mode, tuple(cats)
 
 
 def parse_office_toml(text: str) -> OfficeConfig:

@@ -1,6 +1,6 @@
 """Who is next for a window: pure functions over the waiting tickets.
 
-Order of precedence (ARCHITECTURE §4): a ticket transferred to this very window,
+Order of precedence (docs/architecture.md §4): a ticket transferred to this very window,
 then priority tickets (at most ``priority_max_in_row`` in a row while others wait),
 then bookings that are due, then the office's policy over everyone else:
 

@@ -85,7 +85,7 @@ class Ticket:
         return self.state in FINAL_STATES
 
     def wait_from(self) -> datetime:
-        """When this leg's wait started counting (ARCHITECTURE §4)."""
+        """When this leg's wait started counting (docs/architecture.md §4)."""
         leg = self.leg
         if len(self.legs) == 1 and self.slot_start is not None:
             return max(self.issued_at, self.slot_start)
@@ -112,3 +112,22 @@ class Event:
     topic: str | None = None
     window: int | None = None
     data: dict = field(default_factory=dict)
+
+    # What a kind of event always names, typed: applying it reads these, never the optionals.
+    @property
+    def ticket_number(self) -> str:
+        if self.ticket is None:
+            raise ValueError(f"{self.kind} event {self.seq} names no ticket")
+        return self.ticket
+
+    @property
+    def window_number(self) -> int:
+        if self.window is None:
+            raise ValueError(f"{self.kind} event {self.seq} names no window")
+        return self.window
+
+    @property
+    def topic_code(self) -> str:
+        if self.topic is None:
+            raise ValueError(f"{self.kind} event {self.seq} names no topic")
+        return self.topic

@@ -1,4 +1,4 @@
-"""Service-time norm profiles from the seeds, shipped as data.
+"""Service-time norm profiles from the seeds (tables and seed lines: docs/requirements.md), shipped as data.
 
 A norm of ``None`` means *no norm* (the seeds leave the cell empty), never zero.
 ``aggregation`` says how a norm is judged: ``mean`` compares the period mean with the

@@ -23,8 +23,10 @@ from queue_core.errors import (
     BreakNotAllowed,
     IllegalTransition,
     NoTicket,
+    QueueError,
     TopicClosed,
     UnknownTicket,
+    UnknownWindow,
     WindowBusy,
     WindowClosed,
 )
@@ -33,6 +35,8 @@ from queue_core.model import BreakKind, Event, Leg, Ticket, TicketKind, TicketSt
 
 RECENT_SERVICES = 20
 FINISH_OUTCOMES = ("done", "terminated", "needs_followup")
+# what a window may be asked to do (contract op names), in the order a counter shows them
+WINDOW_OPS = ("call_next", "recall", "start", "finish", "no_show", "transfer", "pause", "close", "open")
 
 
 class Office:
@@ -89,6 +93,7 @@ class Office:
         if enforce_hours:
             ok, reason = self.accepting(topic, now)
             if not ok:
+                assert reason is not None  # accepting() always says why not
                 raise TopicClosed(f"topic {topic!r} is not accepting tickets now ({reason})",
                                   _CLOSED_RU[reason].format(name=t.name_ru))
         day = self.local_day(now)
@@ -133,41 +138,27 @@ class Office:
 
     def open(self, window: int, now: datetime) -> WindowStatus:
         s = self.window_status(window)
-        if s.state is not WindowState.OPEN:
+        if self._check(window, "open"):
             self._emit("window_opened", now, window=window)
         return s
 
     def pause(self, window: int, kind: BreakKind | str, now: datetime) -> WindowStatus:
-        s = self.window_status(window)
         kind = BreakKind(kind)
-        if s.state is WindowState.CLOSED:
-            raise WindowClosed(f"window {window} is closed", f"Окно {window} закрыто")
-        if s.ticket is not None:
-            raise BreakNotAllowed(f"window {window} is serving {s.ticket}: no break while serving (000:309)",
-                                  "Перерыв недоступен: сначала завершите приём текущего клиента")
-        others_open = sum(1 for n, o in self.windows.items() if n != window and o.state is WindowState.OPEN)
-        if len(self.windows) > 2 and others_open == 0:
-            raise BreakNotAllowed(f"window {window} is the last open one of {len(self.windows)} (004:1130)",
-                                  "Перерыв недоступен: в офисе более двух окон, все остальные операторы "
-                                  "на перерыве")
+        s = self.window_status(window)
+        self._check(window, "pause")
         self._emit("window_paused", now, window=window, data={"break_kind": str(kind)})
         return s
 
     def close(self, window: int, now: datetime) -> WindowStatus:
         s = self.window_status(window)
-        if s.ticket is not None:
-            raise WindowBusy(f"window {window} holds ticket {s.ticket}",
-                             f"Сначала завершите приём талона {s.ticket}")
-        if s.state is not WindowState.CLOSED:
+        if self._check(window, "close"):
             self._emit("window_closed", now, window=window)
         return s
 
     # ------------------------------------------------------------------ serving
     def call_next(self, window: int, now: datetime) -> Ticket | None:
-        s = self._ready_window(window)
-        if s.ticket is not None:
-            raise WindowBusy(f"window {window} already holds ticket {s.ticket}",
-                             f"Сначала завершите работу с талоном {s.ticket}")
+        s = self.window_status(window)
+        self._check(window, "call_next")
         t = choose_next(self.config, self.config.window(window), self.waiting(), now, s.priority_streak)
         if t is None:
             return None
@@ -176,12 +167,12 @@ class Office:
         return t
 
     def recall(self, window: int, now: datetime) -> Ticket:
-        t = self._held(window, TicketState.CALLED, "recall")
+        t = self._held(window, "recall")
         self._emit("recalled", now, ticket=t.number, topic=t.topic, window=window)
         return t
 
     def start(self, window: int, now: datetime) -> Ticket:
-        t = self._held(window, TicketState.CALLED, "start")
+        t = self._held(window, "start")
         self._emit("started", now, ticket=t.number, topic=t.topic, window=window)
         return t
 
@@ -190,13 +181,13 @@ class Office:
             raise IllegalTransition(f"unknown outcome {outcome!r}", f"Неизвестный результат {outcome!r}")
         if not 1 <= accounts <= 99:
             raise IllegalTransition(f"accounts must be 1..99, got {accounts}", "Количество счетов: 1..99")
-        t = self._held(window, (TicketState.CALLED, TicketState.SERVING), "finish")
+        t = self._held(window, "finish")
         self._emit("finished", now, ticket=t.number, topic=t.topic, window=window,
                    data={"outcome": outcome, "accounts": accounts})
         return t
 
     def no_show(self, window: int, now: datetime) -> Ticket:
-        t = self._held(window, TicketState.CALLED, "mark as no-show")
+        t = self._held(window, "no_show")
         self._emit("no_show", now, ticket=t.number, topic=t.topic, window=window)
         return t
 
@@ -205,13 +196,14 @@ class Office:
         if (topic is None) == (to_window is None):
             raise IllegalTransition("transfer needs exactly one of topic or to_window",
                                     "Укажите тему обращения или окно для перевода")
-        t = self._held(window, (TicketState.CALLED, TicketState.SERVING), "transfer")
+        t = self._held(window, "transfer")
         if to_window is not None:
             target = self.config.window(to_window)
             if to_window == window:
                 raise IllegalTransition("cannot transfer to the same window", "Нельзя перевести в то же окно")
             new_topic = t.topic if t.topic in target.topics else target.topics[0]
         else:
+            assert topic is not None  # exactly one of topic and to_window, checked above
             new_topic = self.config.topic(topic).code
             if new_topic == t.topic:
                 raise IllegalTransition(f"ticket {t.number} is already in topic {topic}",
@@ -232,28 +224,93 @@ class Office:
         self._emit("rated", now, ticket=number, topic=t.topic, window=window, data={"score": score})
         return t
 
+    def _held(self, window: int, op: str) -> Ticket:
+        """The window's current ticket, once ``op`` has passed its rule."""
+        self._check(window, op)
+        ticket = self.current(window)
+        assert ticket is not None, "_check lets an op that needs a ticket through only when there is one"
+        return ticket
+
+    # ------------------------------------------------------------------ the window rules
+    def allowed_actions(self, window: int) -> tuple[str, ...]:
+        """The window ops (``WINDOW_OPS``, contract op names) that would be accepted now and
+        change something. Computed by the same ``_check`` every op runs, so an op listed
+        here succeeds and an op left out is refused (or, for ``open``/``close`` of a window
+        already so, does nothing). Argument checks (a transfer target, an outcome) come on
+        top. ``call_next`` is listed even when nobody waits: it succeeds with no ticket."""
+        allowed = []
+        for op in WINDOW_OPS:
+            try:
+                if self._check(window, op):
+                    allowed.append(op)
+            except QueueError as exc:
+                if isinstance(exc, UnknownWindow):
+                    raise
+        return tuple(allowed)
+
+    def _check(self, window: int, op: str) -> bool:
+        """Every rule of what a window may do, in one place. Raises the refusal; returns
+        False when ``op`` is allowed but has nothing to do (opening an open window)."""
+        s = self.window_status(window)
+        if op in _HELD_STATES:
+            return self._check_ticket(window, op)
+        if op == "open":
+            return s.state is not WindowState.OPEN
+        if op == "close":
+            if s.ticket is not None:
+                raise WindowBusy(f"window {window} holds ticket {s.ticket}",
+                                 f"Сначала завершите приём талона {s.ticket}")
+            return s.state is not WindowState.CLOSED
+        if op == "pause":
+            return self._check_pause(window, s)
+        if op == "call_next":
+            if s.state is not WindowState.OPEN:
+                what = "на перерыве" if s.state is WindowState.PAUSED else "закрыто"
+                raise WindowClosed(f"window {window} is {s.state}", f"Окно {window} {what}: сначала откройте его")
+            if s.ticket is not None:
+                raise WindowBusy(f"window {window} already holds ticket {s.ticket}",
+                                 f"Сначала завершите работу с талоном {s.ticket}")
+            return True
+        raise ValueError(f"unknown window op {op!r}")
+
+    def _check_pause(self, window: int, s: WindowStatus) -> bool:
+        """A break: not while closed, serving or already on one, nor for the last open window."""
+        if s.state is WindowState.CLOSED:
+            raise WindowClosed(f"window {window} is closed", f"Окно {window} закрыто")
+        if s.ticket is not None:
+            raise BreakNotAllowed(f"window {window} is serving {s.ticket}: no break while serving (000:309)",
+                                  "Перерыв недоступен: сначала завершите приём текущего клиента")
+        if s.state is WindowState.PAUSED:
+            raise IllegalTransition(f"window {window} is already on a break", f"Окно {window} уже на перерыве")
+        others_open = sum(1 for n, o in self.windows.items() if n != window and o.state is WindowState.OPEN)
+        if len(self.windows) > 2 and others_open == 0:
+            raise BreakNotAllowed(f"window {window} is the last open one of {len(self.windows)} (004:1130)",
+                                  "Перерыв недоступен: в офисе более двух окон, все остальные операторы "
+                                  "на перерыве")
+        return True
+
+    def _check_ticket(self, window: int, op: str) -> bool:
+        """The rules of the ops on the window's current ticket (``_HELD_STATES``)."""
+        t = self.current(window)
+        if op == "start" and not self.config.start_step:
+            raise IllegalTransition("this office does not use the Start step (queue.start_step = false)",
+                                    "В этом офисе шаг «Начать приём» не используется")
+        if t is None:
+            raise NoTicket(f"window {window} holds no ticket to {op}", "Нет текущего талона")
+        states = _HELD_STATES[op]
+        if op == "finish" and not self.config.start_step:
+            states = (TicketState.CALLED, TicketState.SERVING)
+        if t.state not in states:
+            if op == "finish" and t.state is TicketState.CALLED:
+                raise IllegalTransition(f"cannot finish ticket {t.number} before Start (queue.start_step)",
+                                        f"Сначала начните приём талона {t.number} («Начать приём»)")
+            raise IllegalTransition(f"cannot {op} ticket {t.number} in state {t.state}",
+                                    f"Действие недоступно для талона {t.number} в состоянии «{_STATE_RU[t.state]}»")
+        return True
+
     # ------------------------------------------------------------------ internals
     def _number(self, prefix: str, seq: int) -> str:
         return f"{prefix}{seq:0{self.config.number_width}d}"
-
-    def _ready_window(self, window: int) -> WindowStatus:
-        s = self.window_status(window)
-        if s.state is not WindowState.OPEN:
-            what = "на перерыве" if s.state is WindowState.PAUSED else "закрыто"
-            raise WindowClosed(f"window {window} is {s.state}", f"Окно {window} {what}: сначала откройте его")
-        return s
-
-    def _held(self, window: int, states, action: str) -> Ticket:
-        s = self.window_status(window)
-        t = self.current(window)
-        states = states if isinstance(states, tuple) else (states,)
-        if t is None:
-            raise NoTicket(f"window {window} holds no ticket to {action}", "Нет текущего талона")
-        if t.state not in states:
-            raise IllegalTransition(f"cannot {action} ticket {t.number} in state {t.state}",
-                                    f"Действие недоступно для талона {t.number} в состоянии «{_STATE_RU[t.state]}»")
-        assert s.ticket == t.number
-        return t
 
     def _emit(self, kind: str, now: datetime, ticket: str | None = None, topic: str | None = None,
               window: int | None = None, data: dict | None = None) -> Event:
@@ -285,77 +342,77 @@ class Office:
 
     def _on_issued(self, e: Event) -> None:
         d = e.data
-        self.counters[(d["day"], e.topic)] = max(self.counters.get((d["day"], e.topic), 0), d["seq_no"])
-        self.tickets[e.ticket] = Ticket(
-            number=e.ticket, day=d["day"], kind=TicketKind(d["kind"]), issued_at=e.at,
-            legs=[Leg(topic=e.topic, queued_at=e.at)],
+        self.counters[(d["day"], e.topic_code)] = max(self.counters.get((d["day"], e.topic_code), 0), d["seq_no"])
+        self.tickets[e.ticket_number] = Ticket(
+            number=e.ticket_number, day=d["day"], kind=TicketKind(d["kind"]), issued_at=e.at,
+            legs=[Leg(topic=e.topic_code, queued_at=e.at)],
             slot_start=datetime.fromisoformat(d["slot_start"]) if d.get("slot_start") else None,
             booking_code=d.get("booking_code"), priority_category=d.get("category"), segment=d.get("segment"),
             eta_min=d.get("eta_min"), people_ahead=d.get("people_ahead", 0))
 
     def _on_cancelled(self, e: Event) -> None:
-        t = self.tickets.pop(e.ticket)
+        t = self.tickets.pop(e.ticket_number)
         t.state = TicketState.CANCELLED
         t.leg.outcome = "cancelled"
         t.leg.finished_at = e.at
 
     def _on_operator_signed_in(self, e: Event) -> None:
-        self.windows[e.window].operator = e.data["operator"]
+        self.windows[e.window_number].operator = e.data["operator"]
 
     def _on_window_opened(self, e: Event) -> None:
-        s = self.windows[e.window]
+        s = self.windows[e.window_number]
         s.state, s.break_kind = WindowState.OPEN, None
 
     def _on_window_paused(self, e: Event) -> None:
-        s = self.windows[e.window]
+        s = self.windows[e.window_number]
         s.state, s.break_kind = WindowState.PAUSED, BreakKind(e.data["break_kind"])
 
     def _on_window_closed(self, e: Event) -> None:
-        s = self.windows[e.window]
+        s = self.windows[e.window_number]
         s.state, s.break_kind, s.operator = WindowState.CLOSED, None, None
 
     def _on_called(self, e: Event) -> None:
-        t, s = self.tickets[e.ticket], self.windows[e.window]
+        t, s = self.tickets[e.ticket_number], self.windows[e.window_number]
         t.state = TicketState.CALLED
-        t.leg.window, t.leg.called_at, t.leg.operator = e.window, e.at, s.operator
+        t.leg.window, t.leg.called_at, t.leg.operator = e.window_number, e.at, s.operator
         s.ticket = t.number
         s.priority_streak = s.priority_streak + 1 if t.kind is TicketKind.PRIORITY else 0
 
     def _on_recalled(self, e: Event) -> None:
-        self.tickets[e.ticket].leg.recalls += 1
+        self.tickets[e.ticket_number].leg.recalls += 1
 
     def _on_started(self, e: Event) -> None:
-        t = self.tickets[e.ticket]
+        t = self.tickets[e.ticket_number]
         t.state, t.leg.started_at = TicketState.SERVING, e.at
 
     def _on_finished(self, e: Event) -> None:
-        t = self.tickets.pop(e.ticket)
+        t = self.tickets.pop(e.ticket_number)
         leg = t.leg
-        leg.started_at = leg.started_at or leg.called_at
+        leg.started_at = started = leg.started_at or leg.called_at or e.at
         leg.finished_at, leg.outcome, leg.accounts = e.at, e.data["outcome"], e.data.get("accounts", 1)
         t.state = TicketState.DONE
         self.recent.setdefault(leg.topic, deque(maxlen=RECENT_SERVICES)).append(
-            (leg.finished_at - leg.started_at).total_seconds() / 60)
-        s = self.windows[e.window]
+            (e.at - started).total_seconds() / 60)
+        s = self.windows[e.window_number]
         s.ticket, s.last_finished = None, t.number
-        self.finished[str(e.window)] = t
+        self.finished[str(e.window_number)] = t
 
     def _on_no_show(self, e: Event) -> None:
-        t = self.tickets.pop(e.ticket)
+        t = self.tickets.pop(e.ticket_number)
         t.state, t.leg.outcome, t.leg.finished_at = TicketState.NO_SHOW, "no_show", e.at
-        self.windows[e.window].ticket = None
+        self.windows[e.window_number].ticket = None
 
     def _on_transferred(self, e: Event) -> None:
-        t = self.tickets[e.ticket]
+        t = self.tickets[e.ticket_number]
         leg = t.leg
         leg.started_at = leg.started_at or leg.called_at
         leg.finished_at, leg.outcome = e.at, "transferred"
-        t.legs.append(Leg(topic=e.topic, queued_at=e.at, target_window=e.data.get("to_window")))
+        t.legs.append(Leg(topic=e.topic_code, queued_at=e.at, target_window=e.data.get("to_window")))
         t.state = TicketState.WAITING
-        self.windows[e.window].ticket = None
+        self.windows[e.window_number].ticket = None
 
     def _on_rated(self, e: Event) -> None:
-        self.finished[str(e.window)].rating = e.data["score"]
+        self.finished[str(e.window_number)].rating = e.data["score"]
 
     # ------------------------------------------------------------------ rebuilding
     @classmethod
@@ -382,5 +439,10 @@ _CLOSED_RU = {
     "cutoff": "Приём по теме «{name}» на сегодня завершён. Приносим извинения.",
     "no_window": "Сейчас нет открытых окон по теме «{name}». Пожалуйста, обратитесь к администратору.",
 }
+# the ticket states in which each ticket op is allowed (``finish`` also from CALLED when the
+# office does not use the Start step, ``OfficeConfig.start_step``)
+_HELD_STATES = {"recall": (TicketState.CALLED,), "start": (TicketState.CALLED,),
+                "no_show": (TicketState.CALLED,), "finish": (TicketState.SERVING,),
+                "transfer": (TicketState.CALLED, TicketState.SERVING)}
 _STATE_RU = {TicketState.WAITING: "ожидает", TicketState.CALLED: "вызван", TicketState.SERVING: "обслуживается",
              TicketState.DONE: "обслужен", TicketState.NO_SHOW: "не явился", TicketState.CANCELLED: "отменён"}

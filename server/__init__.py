@@ -88,10 +88,28 @@ def _register_errors(app: Flask) -> None:
         message = _("Запрос слишком большой (не более {limit} КБ). Ничего не сохранено.").format(limit=limit)
         if wants_json():
             return jsonify(error={"code": "too_large", "message": message}), 413
-        return render_template("error.html", message=message, status=413), 413
+        return render_template("error.html", title=_("Слишком большой запрос"), message=message,
+                               status=413), 413
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        code = exc.code or 500
+        title, default = ERROR_TEXTS.get(code, ERROR_TEXTS[500 if code >= 500 else 400])
+        # werkzeug's own English description is replaced; a message the app gave (abort(403, ...)) stays
+        message = _(default) if exc.description in (None, type(exc).description) else exc.description
         if wants_json():
-            return jsonify(error={"code": exc.name.lower().replace(" ", "_"), "message": exc.description}), exc.code
-        return render_template("error.html", message=exc.description, status=exc.code), exc.code
+            return jsonify(error={"code": exc.name.lower().replace(" ", "_"), "message": message}), code
+        return render_template("error.html", title=_(title), message=message, status=code), code
+
+
+ERROR_TEXTS = {
+    400: ("Неверный запрос", "Запрос не удалось понять. Пожалуйста, вернитесь назад и повторите."),
+    401: ("Нужен вход", "Пожалуйста, войдите в систему."),
+    403: ("Нет доступа", "Недостаточно прав для этой страницы."),
+    404: ("Страница не найдена", "Такой страницы нет. Проверьте адрес или перейдите на главную."),
+    405: ("Недопустимый запрос", "Этот адрес не принимает такой запрос."),
+    413: ("Слишком большой запрос", "Запрос слишком большой. Ничего не сохранено."),
+    429: ("Слишком много запросов", "Слишком много запросов. Пожалуйста, подождите и повторите."),
+    500: ("Ошибка на сервере", "На сервере произошла ошибка. Пожалуйста, повторите позже; "
+                               "если ошибка повторяется, сообщите администратору."),
+}

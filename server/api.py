@@ -10,14 +10,13 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
 
 from server import now_utc
 from server.db import office_config, session_scope
 from server.live import snapshot
 from server.periods import MAX_DAYS
 from storage import stats
-from storage.models import TicketRow
+from storage import tickets as stored_tickets
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -55,9 +54,7 @@ def tickets():
     except ValueError:
         return _error("bad_request", "day must be YYYY-MM-DD", 400)
     with session_scope() as db:
-        rows = db.execute(select(TicketRow).where(TicketRow.office == config.office_id,
-                                                  TicketRow.day == day.isoformat())
-                          .order_by(TicketRow.issued_at)).scalars().all()
+        rows = stored_tickets.on_day(db, config.office_id, day.isoformat())
         out = [{"number": t.number, "kind": t.kind, "state": t.state, "issued_at": _iso(t.issued_at, tz),
                 "slot_start": _iso(t.slot_start, tz), "segment": t.segment, "rating": t.rating,
                 "legs": [{"topic": g.topic, "window": g.window, "operator": g.operator,

@@ -13,6 +13,9 @@ from server.users import ROLES, authenticate
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 RANK = {role: i for i, role in enumerate(ROLES)}     # operator < head < admin
+# operator: the live dashboard; head (руководитель): + reports; admin: + office settings, which
+# change how the hub runs the office, so they stay with the admin alone.
+ROLE_TITLES = {"operator": "оператор", "head": "руководитель", "admin": "администратор"}
 
 
 class LoginLimiter:
@@ -53,6 +56,7 @@ def init_app(app: Flask) -> None:
         g.role = session.get("role")
 
     app.jinja_env.globals["has_role"] = has_role
+    app.jinja_env.globals["role_titles"] = ROLE_TITLES
 
 
 def has_role(role: str) -> bool:

@@ -3,19 +3,18 @@
 A booking holds a slot of the topic's ``slot_min`` minutes on the office calendar;
 a slot takes at most as many bookings as there are windows serving the topic. The
 kiosk's check-in is the hub's job: it looks the booking up by its 6-digit ``code``.
-Names and phones are personal data (152-ФЗ): ``purge_personal_data`` blanks them
-once the slot is older than the retention period.
+Names and phones are personal data (152-ФЗ): ``storage.bookings.purge_personal_data``
+blanks them once the slot is older than the retention period. The statements are
+``storage.bookings``'; this module holds the slot rules and the pages.
 """
 from __future__ import annotations
 
 import re
-import secrets
 import threading
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, render_template, request
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from queue_core import calendar
@@ -23,7 +22,7 @@ from queue_core.config import OfficeConfig
 from server import now_utc
 from server.db import office_config, session_scope
 from server.i18n import _, name_of
-from storage.models import BookingRow
+from storage.bookings import Booking, Bookings, SlotFull
 
 bp = Blueprint("bookings", __name__)
 _PHONE = re.compile(r"^[0-9+()\- ]{5,32}$")
@@ -60,7 +59,7 @@ def _slot(config: OfficeConfig, topic_code: str, day: date, at: time) -> datetim
 
 
 def create_booking(session: Session, config: OfficeConfig, data: dict, now: datetime,
-                   horizon_days: int = 60) -> BookingRow:
+                   horizon_days: int = 60) -> Booking:
     """Validate a booking request and store it (the caller commits)."""
     if not isinstance(data, dict):
         raise BookingError("bad_schema", "Ожидался объект JSON.")
@@ -84,31 +83,38 @@ def create_booking(session: Session, config: OfficeConfig, data: dict, now: date
         raise BookingError("too_far", f"Запись открыта на {horizon_days} дн. вперёд.")
     capacity = sum(1 for w in config.windows if topic in w.topics)
     with _lock:
-        taken = session.execute(select(func.count(BookingRow.id)).where(
-            BookingRow.office == config.office_id, BookingRow.topic == topic, BookingRow.slot_start == start,
-            BookingRow.cancelled.is_(False))).scalar()
-        if taken >= capacity:
-            raise BookingError("slot_full", "Это время уже занято. Пожалуйста, выберите другое.", 409)
-        used = set(session.execute(select(BookingRow.code).where(BookingRow.office == config.office_id)).scalars())
-        code = next(c for c in (f"{secrets.randbelow(10 ** 6):06d}" for _i in range(10 ** 6)) if c not in used)
-        row = BookingRow(office=config.office_id, code=code, topic=topic, slot_start=start, name=name, phone=phone,
-                         created_at=now, cancelled=False)
-        session.add(row)
-        session.flush()
-    return row
+        try:
+            return Bookings(session, config.office_id).book(topic, start, now, name=name, phone=phone,
+                                                            capacity=capacity)
+        except SlotFull:
+            raise BookingError("slot_full", "Это время уже занято. Пожалуйста, выберите другое.", 409) from None
 
 
-def purge_personal_data(session: Session, older_than_days: int, now: datetime | None = None) -> int:
-    """Blank the names and phones of bookings whose slot is older than ``older_than_days``.
-    Returns how many bookings were purged; the caller commits."""
-    now = now or datetime.now(ZoneInfo("UTC"))
-    result = session.execute(update(BookingRow).where(
-        BookingRow.slot_start < now - timedelta(days=older_than_days),
-        or_(BookingRow.name.is_not(None), BookingRow.phone.is_not(None))).values(name=None, phone=None))
-    return result.rowcount or 0
+def free_slots(session: Session, config: OfficeConfig, topic_code: str, day: date, now: datetime,
+               horizon_days: int = 60) -> list[tuple[datetime, int]]:
+    """The slots of ``day`` a visitor may still book for the topic, with how many places each has left."""
+    hours = calendar.hours_on(config.calendar, day)
+    if hours is None or topic_code not in {t.code for t in config.topics}:
+        return []
+    tz = ZoneInfo(config.timezone)
+    step = timedelta(minutes=config.topic(topic_code).slot_min)
+    capacity = sum(1 for w in config.windows if topic_code in w.topics)
+    store = Bookings(session, config.office_id)
+    out, start, closes = [], datetime.combine(day, hours[0], tz), datetime.combine(day, hours[1], tz)
+    while start + step <= closes:
+        try:
+            ok = _slot(config, topic_code, day, start.time()) == start
+        except BookingError:
+            ok = False
+        if ok and now < start <= now + timedelta(days=horizon_days):
+            free = capacity - store.booked(topic_code, start)
+            if free > 0:
+                out.append((start, free))
+        start += step
+    return out
 
 
-def _book(data: dict) -> BookingRow:
+def _book(data: dict) -> Booking:
     config = office_config()
     with session_scope(write=True) as db:
         return create_booking(db, config, data, now_utc(), current_app.config["BOOKING_HORIZON_DAYS"])
@@ -129,17 +135,42 @@ def api_create():
 
 @bp.route("/book", methods=("GET", "POST"))
 def page():
+    """Pick a topic and a day, see the free times, book one. A refused booking keeps what
+    the visitor typed; a made one clears the name, phone and time (the next visitor's form)."""
     config = office_config()
+    tz = ZoneInfo(config.timezone)
+    now = now_utc()
+    horizon = current_app.config["BOOKING_HORIZON_DAYS"]
     result, error, status = None, None, 200
+    fields = ("topic", "date", "time", "name", "phone")
     if request.method == "POST":
-        form = {k: request.form.get(k, "").strip() for k in ("topic", "date", "time", "name", "phone")}
+        form = {k: request.form.get(k, "").strip() for k in fields}
         try:
             row = _book(form)
-            slot = row.slot_start.astimezone(ZoneInfo(config.timezone))
+            slot = row.slot_start.astimezone(tz)
             result = _("Вы записаны. Ваш код: {code}. Время: {slot}. Пожалуйста, введите код на терминале при входе."
                        ).format(code=row.code, slot=f"{slot:%d.%m.%Y %H:%M}")
+            form = {"topic": form["topic"], "date": form["date"]}
         except BookingError as exc:
             error, status = exc.message, exc.status
+    else:
+        form = {k: request.args.get(k, "").strip() for k in ("topic", "date")}
+    codes = [t.code for t in config.topics]
+    if form.get("topic") not in codes:
+        form["topic"] = codes[0]
+    today = now.astimezone(tz).date()
+    try:
+        day = date.fromisoformat(form.get("date") or "")
+    except ValueError:
+        day = None
+    with session_scope() as db:
+        if day is None:               # the first day from today that has a free time
+            day = next((today + timedelta(days=n) for n in range(min(horizon, 31) + 1)
+                        if free_slots(db, config, form["topic"], today + timedelta(days=n), now, horizon)), today)
+        slots = free_slots(db, config, form["topic"], day, now, horizon)
+    form["date"] = day.isoformat()
     topics = [(t.code, name_of(t), t.slot_min) for t in config.topics]
-    return render_template("book.html", topics=topics, result=result, error=error, form=request.form,
+    return render_template("book.html", topics=topics, result=result, error=error, form=form, day=day,
+                           slots=[(f"{s.astimezone(tz):%H:%M}", free) for s, free in slots], today=today,
+                           last_day=today + timedelta(days=horizon),
                            retention=current_app.config["BOOKING_RETENTION_DAYS"]), status

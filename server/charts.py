@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from server.i18n import number
+
 
 def bar_chart(labels: list, values: list[float | None], *, title: str, unit: str = "",
               norms: list[float | None] | None = None, width: int = 640, height: int = 220) -> Markup:
@@ -39,6 +41,4 @@ def bar_chart(labels: list, values: list[float | None], *, title: str, unit: str
 
 
 def _num(v: float | None) -> str:
-    if v is None:
-        return "—"
-    return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"
+    return number(v)

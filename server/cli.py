@@ -43,8 +43,8 @@ def secret_key(data_dir: Path) -> str:
 
 def purge(app) -> int:
     from server import now_utc
-    from server.bookings import purge_personal_data
     from server.db import session_scope
+    from storage.bookings import purge_personal_data
     with app.app_context(), session_scope(write=True) as db:
         n = purge_personal_data(db, app.config["BOOKING_RETENTION_DAYS"], now_utc(app))
     log.info("purged personal data of %d bookings (retention %d days)", n, app.config["BOOKING_RETENTION_DAYS"])

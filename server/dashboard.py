@@ -15,13 +15,19 @@ from server import now_utc
 from server.auth import login_required
 from server.db import office_config, session_scope
 from server.live import snapshot, version
+from server.report_data import operator_names
 
 bp = Blueprint("dashboard", __name__)
 
 
 def current_snapshot() -> dict:
+    config = office_config()
     with session_scope() as db:
-        return snapshot(db, office_config(), now_utc(), current_app.config["ALERT_QUEUE_THRESHOLD"])
+        snap = snapshot(db, config, now_utc(), current_app.config["ALERT_QUEUE_THRESHOLD"])
+        names = operator_names(db, config.office_id)
+    for w in snap["windows"]:                 # people read names, not sign-in codes
+        w["operator_name"] = names.get(w["operator"], w["operator"]) if w["operator"] else None
+    return snap
 
 
 @bp.route("/")

@@ -6,7 +6,6 @@ configuration lives in ``app.extensions["talon"]`` so the settings page can swap
 """
 from __future__ import annotations
 
-import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,9 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from queue_core.config import OfficeConfig, parse_office_toml
 from storage.engine import default_url, init_db, make_engine, make_sessionmaker
-from storage.store import latest_setting
-
-log = logging.getLogger(__name__)
+from storage.settings import effective_config
 
 
 @dataclass
@@ -37,15 +34,8 @@ def init_app(app: Flask) -> None:
     sessions = make_sessionmaker(engine)
     config, text = _initial_config(app)
     with sessions() as session:
-        saved = latest_setting(session, config.office_id)
-    if saved is not None and saved.toml != text:
-        try:
-            config, text = parse_office_toml(saved.toml), saved.toml
-            log.warning("using the office settings saved from the web on %s (they differ from the file)",
-                        saved.saved_at.isoformat(timespec="seconds"))
-        except Exception:
-            log.exception("the saved office settings no longer parse; using the file")
-    app.extensions["talon"] = Binding(engine, sessions, config, text)
+        effective = effective_config(session, config, text)    # saved web settings win over the file
+    app.extensions["talon"] = Binding(engine, sessions, effective.config, effective.toml)
 
 
 def _initial_config(app: Flask) -> tuple[OfficeConfig, str | None]:

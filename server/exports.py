@@ -1,4 +1,5 @@
-"""Reports as files: CSV (UTF-8 with BOM, comma-separated, dot decimals) and XLSX (openpyxl).
+"""Reports as files: CSV for a Russian Excel (UTF-8 with BOM, «;»-separated, decimal comma;
+a decimal point when the page is in English) and XLSX (openpyxl).
 
 Values keep their type in XLSX (numbers stay numbers, shares are formatted as
 percentages); verdicts become the Russian wording of the norms (000:264-266).
@@ -8,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from server.i18n import _
+from server.i18n import _, current_language
 from server.report_data import Report, Table
 
 VERDICT = {True: "Соответствует нормативу", False: "Не соответствует нормативу"}
@@ -37,16 +38,26 @@ def _raw(value, kind: str):
     return value
 
 
+def _csv_cell(value, decimal: str):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(round(value, 6)).replace(".", decimal)
+    return value
+
+
 def to_csv(report: Report) -> bytes:
+    """Opens by double click in Excel set to Russian: «;» between cells, «48,4» for numbers."""
+    decimal = "," if current_language() == "ru" else "."
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     w.writerow([report.title, report.subtitle])
     for table in report.tables:
         w.writerow([])
         w.writerow([table.title])
         w.writerow([label for _k, label, _kind in table.columns])
         for row in table.rows:
-            w.writerow(["" if (v := _raw(row.get(k), kind)) is None else v for k, _l, kind in table.columns])
+            w.writerow([_csv_cell(_raw(row.get(k), kind), decimal) for k, _l, kind in table.columns])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 

@@ -84,6 +84,37 @@ EN = {
         "You are booked. Your code: {code}. Time: {slot}. Please enter the code at the kiosk when you arrive.",
     "Имя и телефон используются только для записи и удаляются через {days} дн.":
         "Your name and phone are used only for the booking and are deleted after {days} days.",
+    "Показать свободное время": "Show free times", "Свободное время на {day}": "Free times on {day}",
+    "На этот день свободного времени нет. Пожалуйста, выберите другой день.":
+        "No free times on this day. Please choose another day.",
+    # layout, roles, errors
+    "Названия — не длиннее {name} символов, объявление на табло — {notice}.":
+        "Names: at most {name} characters; the board notice: {notice}.",
+    "Основные настройки": "Main settings", "Офис": "Office", "Табло": "Board", "Тема": "Topic", "код": "code",
+    "Название по-английски": "Name in English", "Телефон": "Phone", "Сайт": "Site",
+    "Объявление на табло": "Board notice", "Объявление на табло по-английски": "Board notice in English",
+    "Норматив ожидания, мин": "Wait norm, min", "Норматив приёма, мин": "Service norm, min",
+    "Пустой норматив — норматива нет. Названия — не длиннее {name} символов, объявление на табло — {notice}.":
+        "An empty norm means no norm. Names: at most {name} characters; the board notice: {notice}.",
+    "Всё остальное (окна, календарь, порядок вызова, льготы) — в файле. Сохранение формы записывает файл заново, без комментариев.":
+        "Everything else (windows, calendar, call order, priorities) is in the file. Saving the form rewrites the file, without comments.",
+    "Меню": "Menu", "Разделы": "Sections", "оператор": "operator", "руководитель": "head", "администратор": "admin",
+    "Таблица шире экрана: прокрутите её вбок →": "The table is wider than the screen: scroll it sideways →",
+    "В этом состоянии": "In this state", "Принтер": "Printer",
+    "Неверный запрос": "Bad request", "Запрос не удалось понять. Пожалуйста, вернитесь назад и повторите.":
+        "The request could not be understood. Please go back and try again.",
+    "Нужен вход": "Login required", "Нет доступа": "Forbidden", "Страница не найдена": "Page not found",
+    "Такой страницы нет. Проверьте адрес или перейдите на главную.":
+        "There is no such page. Check the address or go to the home page.",
+    "Недопустимый запрос": "Method not allowed", "Этот адрес не принимает такой запрос.":
+        "This address does not accept this kind of request.",
+    "Слишком большой запрос": "Request too large", "Запрос слишком большой. Ничего не сохранено.":
+        "The request is too large. Nothing was saved.",
+    "Слишком много запросов": "Too many requests", "Слишком много запросов. Пожалуйста, подождите и повторите.":
+        "Too many requests. Please wait and try again.",
+    "Ошибка на сервере": "Server error",
+    "На сервере произошла ошибка. Пожалуйста, повторите позже; если ошибка повторяется, сообщите администратору.":
+        "Something went wrong on the server. Please try again later; if it happens again, tell the administrator.",
 }
 
 
@@ -95,7 +126,26 @@ def init_app(app: Flask) -> None:
             session["lang"] = lang
         g.lang = session.get("lang", "ru")
 
-    app.jinja_env.globals.update(_=_, lang=current_language)
+    app.jinja_env.globals.update(_=_, lang=current_language, lang_url=lang_url)
+    app.jinja_env.filters["num"] = number
+
+
+def number(value, digits: int = 1) -> str:
+    """A number as the reader writes it: «48,4» in Russian, «48.4» in English; whole numbers bare."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    v = float(value)
+    text = f"{v:.0f}" if abs(v - round(v)) < 0.5 * 10 ** -digits else f"{v:.{digits}f}"
+    return text.replace(".", ",") if current_language() == "ru" else text
+
+
+def lang_url(code: str) -> str:
+    """This page in another language: the same address and arguments, ``lang`` changed."""
+    from urllib.parse import urlencode
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", code)]
+    return request.path + "?" + urlencode(args)
 
 
 def current_language() -> str:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from queue_core.config import OfficeConfig
 from queue_core.model import TicketState
-from server.i18n import _, name_of
-from storage.models import EventRow, PresenceRow
+from server.i18n import _, name_of, number
+from storage import events, presence
 from storage.store import QueueStore
 
 OFFLINE_WARN_MIN = 1        # an offline device is worth a look at once
@@ -25,9 +24,7 @@ HELP_ALERT_MIN = 10         # a visitor's «Вызов персонала» stay
 
 def version(session: Session, office: str) -> tuple:
     """Changes whenever the hub stores an event or a device reports: cheap to poll."""
-    seq = session.execute(select(func.max(EventRow.seq)).where(EventRow.office == office)).scalar()
-    presence = session.execute(select(func.max(PresenceRow.id)).where(PresenceRow.office == office)).scalar()
-    return seq or 0, presence or 0
+    return events.last_seq(session, office), presence.last_id(session, office)
 
 
 def _minutes(a: datetime | None, b: datetime) -> float | None:
@@ -86,12 +83,8 @@ def snapshot(session: Session, config: OfficeConfig, now: datetime, queue_thresh
 
 
 def _devices(session: Session, office: str, now: datetime, alerts: list[dict]) -> list[dict]:
-    last = (select(PresenceRow.device, func.max(PresenceRow.id).label("id"))
-            .where(PresenceRow.office == office, PresenceRow.state != "help").group_by(PresenceRow.device).subquery())
-    rows = session.execute(select(PresenceRow).join(last, PresenceRow.id == last.c.id)
-                           .order_by(PresenceRow.device)).scalars().all()
     out = []
-    for r in rows:
+    for r in presence.latest(session, office):
         since = _minutes(r.at, now)
         out.append({"device": r.device, "state": r.state, "since_min": since, "printer": r.printer})
         if r.state == "offline" and since is not None and since >= OFFLINE_WARN_MIN:
@@ -101,16 +94,12 @@ def _devices(session: Session, office: str, now: datetime, alerts: list[dict]) -
         elif r.state == "online" and r.printer not in (None, "ok"):
             alerts.append({"level": "warn", "kind": "printer",
                            "text": _("Принтер {device}: {state}").format(device=r.device, state=r.printer)})
-    for device, at in session.execute(select(PresenceRow.device, PresenceRow.at).where(
-            PresenceRow.office == office, PresenceRow.state == "help",
-            PresenceRow.at >= now - timedelta(minutes=HELP_ALERT_MIN)).order_by(PresenceRow.at)):
+    for h in presence.help_requests(session, office, now - timedelta(minutes=HELP_ALERT_MIN)):
         alerts.append({"level": "crit", "kind": "help",
                        "text": _("Посетителю нужна помощь у {device} ({m} мин назад)").format(
-                           device=device, m=_fmt(_minutes(at, now)))})
+                           device=h.device, m=_fmt(_minutes(h.at, now)))})
     return out
 
 
 def _fmt(v: float | None) -> str:
-    if v is None:
-        return "—"
-    return f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"
+    return number(v)            # «48,4» in Russian, as the tables write it

@@ -11,15 +11,14 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from queue_core.config import OfficeConfig
 from server.charts import bar_chart
 from server.i18n import _, name_of
 from server.periods import PeriodError, parse_month, parse_period, parse_year
-from storage import stats
-from storage.models import LegRow
+from storage import directory, stats
+from storage import tickets as stored_tickets
 
 SEGMENTS = {"b2c": "Частные клиенты", "b2b": "Корпоративные клиенты", "group": "Группы потребителей"}
 GROUP_LABELS = {"topic": "по теме обращения", "window": "по окну", "operator": "по сотруднику",
@@ -57,14 +56,22 @@ def filters_from(args, config: OfficeConfig) -> dict:
     return f
 
 
-def operators(session: Session, config: OfficeConfig) -> list[str]:
-    return [o for o in session.execute(select(LegRow.operator).distinct().where(
-        LegRow.office == config.office_id, LegRow.operator.is_not(None)).order_by(LegRow.operator)).scalars()]
+def operator_names(session: Session, office: str) -> dict[str, str]:
+    """Operator code -> the name a person reads (the directory's), for pages and files."""
+    return {o.code: o.name for o in directory.list_operators(session, office) if o.name}
 
 
-def key_label(key, group: str, config: OfficeConfig) -> str:
+def operators(session: Session, config: OfficeConfig) -> list[tuple[str, str]]:
+    """(code, name) of everyone who served in this office, for the report filter."""
+    names = operator_names(session, config.office_id)
+    return [(code, names.get(code, code)) for code in stored_tickets.operators(session, config.office_id)]
+
+
+def key_label(key, group: str, config: OfficeConfig, names: dict[str, str] | None = None) -> str:
     if key is None:
         return "—"
+    if group == "operator":
+        return (names or {}).get(key, str(key))
     if group == "topic":
         try:
             t = config.topic(key)
@@ -94,13 +101,14 @@ FIGURE_COLUMNS = [
 ]
 
 
-def figures_table(title: str, figures, group: str, config: OfficeConfig, with_norms: bool = True) -> Table:
+def figures_table(title: str, figures, group: str, config: OfficeConfig, with_norms: bool = True,
+                  names: dict[str, str] | None = None) -> Table:
     cols = [c for c in FIGURE_COLUMNS if with_norms or c[2] not in ("verdict", "share") and "norm" not in c[0]]
     columns = [("key", _(GROUP_LABELS[group]).capitalize(), "text")] + [(k, _(label), kind) for k, label, kind in cols]
     rows = []
     for f in figures:
         d = f.as_dict()
-        d["key"] = key_label(f.key, group, config)
+        d["key"] = key_label(f.key, group, config, names)
         rows.append(d)
     return Table(title, columns, rows)
 
@@ -113,8 +121,9 @@ def summary(session: Session, config: OfficeConfig, args, today: date) -> Report
     f = filters_from(args, config)
     figures = stats.reports(session, config, period.start, period.end, tuple({group: 0, "topic": 0, "hour": 0}), **f)
     by_group, by_topic, by_hour = figures[group], figures["topic"], figures["hour"]
+    names = operator_names(session, config.office_id) if group == "operator" else None
     tables = [figures_table(f"{_('Сводный отчёт')}: {_(GROUP_LABELS[group])}", by_group, group, config,
-                            with_norms=group == "topic")]
+                            with_norms=group == "topic", names=names)]
     hour_table = Table(_("Нагрузка по часам"), [("key", _("Час"), "text"), ("tickets", _("Талонов"), "int"),
                                                ("served", _("Обслужено"), "int"),
                                                ("mean_wait_min", _("Среднее время ожидания в очереди"), "min"),
@@ -138,13 +147,15 @@ def operators_report(session: Session, config: OfficeConfig, args, today: date) 
     period = parse_period(args, ZoneInfo(config.timezone), today)
     f = filters_from(args, config)
     rows = stats.fetch_legs(session, config.office_id, period.start, period.end, **f)
+    names = operator_names(session, config.office_id)
     table = Table(_("Производительность сотрудников"), [
         ("operator", _("Сотрудник"), "text"), ("served", _("Обслужено"), "int"), ("days", "Дней", "int"),
         ("served_per_day", "В день", "num"), ("service_hours", "Часов приёма", "num"),
         ("mean_service_min", _("Среднее время приёма"), "min"), ("p90_service_min", _("Приём, p90"), "min"),
         ("within_service_norm_share", _("Доля в нормативе (приём)"), "share"),
         ("no_shows", _("Не явились"), "int"), ("transfers", _("Переведены"), "int")],
-        [dict(r, operator=r["operator"] or "—") for r in stats.productivity(rows, config)])
+        [dict(r, operator=names.get(r["operator"], r["operator"]) if r["operator"] else "—")
+         for r in stats.productivity(rows, config)])
     charts = [bar_chart([r["operator"] for r in table.rows], [r["served"] for r in table.rows],
                         title=_("Обслужено"))] if table.rows else []
     return Report("operators", _("Производительность сотрудников"), period.label, [table], charts, "period",

@@ -8,15 +8,15 @@ hub's hook, to push ``state/config``) is called with the new ``OfficeConfig``.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from queue_core.config import parse_office_toml
 from queue_core.errors import ConfigError
-from server import now_utc
+from server import config_text, now_utc, settings_form
 from server.auth import role_required
+from server.config_text import check_lengths
 from server.db import binding, session_scope
 from server.i18n import _
-from storage.models import SettingRow
+from storage import settings as saved_settings
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 HISTORY = 20
@@ -24,9 +24,7 @@ HISTORY = 20
 
 def _history():
     with session_scope() as db:
-        return db.execute(select(SettingRow.id, SettingRow.saved_at, SettingRow.saved_by)
-                          .where(SettingRow.office == binding().config.office_id)
-                          .order_by(SettingRow.id.desc()).limit(HISTORY)).all()
+        return saved_settings.history(db, binding().config.office_id, HISTORY)
 
 
 @bp.route("/", methods=("GET", "POST"))
@@ -34,17 +32,29 @@ def _history():
 def edit():
     b = binding()
     text, error, status = b.toml or "", None, 200
+    fields, bad_field = settings_form.values(b.config), None
     if request.method == "POST":
-        text = (request.form.get("toml") or "").replace("\r\n", "\n")
+        from_form = request.form.get("mode") == "form"        # the form of everyday fields, else the TOML
+        if from_form:
+            fields = {k: request.form.get(k, "") for k in fields}
+        else:
+            text = (request.form.get("toml") or "").replace("\r\n", "\n")
+        new_text = text
         try:
-            config = parse_office_toml(text)
+            if from_form:
+                new_text = settings_form.to_toml(b.config, request.form)
+            config = parse_office_toml(new_text)
             if config.office_id != b.config.office_id:
                 raise ConfigError("office.id", _("Нельзя сменить идентификатор офиса через веб-интерфейс"))
+            too_long = check_lengths(config)
+            if too_long:
+                raise ConfigError(*too_long)
         except ConfigError as exc:
-            error, status = _("Изменения не сохранены: {key} — {problem}").format(key=exc.key, problem=exc.problem), 400
+            error, status, bad_field = config_text.message(exc.key, exc.problem, new_text), 400, exc.key
         else:
+            text = new_text
             with session_scope(write=True) as db:
-                db.add(SettingRow(office=config.office_id, saved_at=now_utc(), saved_by=g.user, toml=text))
+                saved_settings.save(db, config.office_id, text, g.user, now_utc())
             b.config, b.toml = config, text
             current_app.logger.info("office settings saved by %s", g.user)
             hook = current_app.config.get("ON_SETTINGS_SAVED")
@@ -55,4 +65,6 @@ def edit():
                     current_app.logger.exception("ON_SETTINGS_SAVED hook failed")
             flash(_("Сохранено."), "ok")
             return redirect(url_for("settings.edit"))
-    return render_template("settings.html", text=text, error=error, config=b.config, history=_history()), status
+    return render_template("settings.html", text=text, error=error, config=b.config, history=_history(),
+                           limits=config_text.LIMITS, fields=fields, bad_field=bad_field, form=settings_form,
+                           from_form=request.method == "POST" and request.form.get("mode") == "form"), status

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from storage import users
 from storage.models import UserRow
 
 ROLES = ("operator", "head", "admin")
@@ -31,28 +31,21 @@ def add_user(session: Session, username: str, password: str, role: str) -> UserR
         raise UserError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password must be at least {MIN_PASSWORD} characters")
-    if session.get(UserRow, username) is not None:
+    if users.get(session, username) is not None:
         raise UserError(f"user {username!r} already exists")
-    row = UserRow(username=username, password_hash=generate_password_hash(password), role=role,
-                  created_at=datetime.now(timezone.utc), active=True)
-    session.add(row)
-    return row
+    return users.add(session, username, generate_password_hash(password), role, datetime.now(timezone.utc))
 
 
 def remove_user(session: Session, username: str) -> bool:
-    row = session.get(UserRow, username)
-    if row is None:
-        return False
-    session.delete(row)
-    return True
+    return users.remove(session, username)
 
 
 def list_users(session: Session) -> list[UserRow]:
-    return list(session.execute(select(UserRow).order_by(UserRow.username)).scalars())
+    return users.list_all(session)
 
 
 def authenticate(session: Session, username: str, password: str) -> UserRow | None:
-    row = session.get(UserRow, username) if _NAME.match(username or "") else None
+    row = users.get(session, username) if _NAME.match(username or "") else None
     if row is None or not row.active:
         check_password_hash(_DUMMY_HASH, password or "")
         return None

@@ -17,16 +17,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
-from hub import directory
 from broker.client import HubClient
 from broker.errors import CommandError, HubUnreachable
 from hub.runtime import OfficeRuntime, RuntimeSettings
 from queue_core.config import OfficeConfig
+from server.serve import start_office_web
 from simulation.simulator import LUNCH_MIN, NO_SHOW_WAIT_MIN, WALK_MIN
 from simulation.workload import Arrival, Workload, arrivals_for_day
-from storage.models import BookingRow, TicketRow
+from storage import directory, tickets
+from storage.bookings import Bookings
 
 log = logging.getLogger(__name__)
 OPEN_AT = (8, 55)
@@ -82,7 +81,7 @@ class Demo:
         self.passwords: dict[str, str] = {}
         self.runtime = OfficeRuntime(RuntimeSettings(
             config=config, data_dir=data_dir, database_url=database_url, broker_kind=broker_kind, port=port,
-            web_port=web_port, clock=self.clock))
+            web_port=web_port, clock=self.clock), start_web=start_office_web)
         self.no_shows: set[str] = set()
         self.services: dict[str, float] = {}
         self.clients: list[HubClient] = []
@@ -93,13 +92,9 @@ class Demo:
         db = self.runtime.db
         office = self.config.office_id
         with db.sessions() as s, s.begin():
-            known = {d.device for d in directory.list_devices(s, office)}
             wanted = [("kiosk-1", "kiosk", None), ("board-1", "board", None)]
             wanted += [(f"counter-{w.number}", "counter", w.number) for w in self.config.windows]
-            for device, role, window in wanted:
-                if device in known:
-                    directory.remove_device(s, office, device)
-                self.passwords[device] = directory.add_device(s, office, device, role, window)
+            self.passwords.update(directory.add_devices(s, office, wanted, replace=True))
             if not directory.list_operators(s, office):
                 for w in self.config.windows:
                     directory.add_operator(s, office, f"operator{w.number}", f"Оператор {w.number}", "0000")
@@ -142,14 +137,11 @@ class Demo:
     def _book(self, arrivals: list[Arrival]) -> None:
         """Bookings made earlier (as the web page would), checked in at the kiosk."""
         with self.runtime.db.sessions() as s, s.begin():
+            bookings = Bookings(s, self.config.office_id)
             for a in arrivals:
                 if a.kind == "booking":
-                    code = f"{self.rng.randrange(10 ** 6):06d}"
-                    while s.execute(select(BookingRow.id).where(BookingRow.code == code)).first():
-                        code = f"{self.rng.randrange(10 ** 6):06d}"
-                    s.add(BookingRow(office=self.config.office_id, code=code, topic=a.topic, slot_start=a.slot_start,
-                                     created_at=self.clock.start - timedelta(days=1)))
-                    object.__setattr__(a, "topic", code)   # the kiosk only needs the code
+                    booking = bookings.book(a.topic, a.slot_start, self.clock.start - timedelta(days=1), rng=self.rng)
+                    object.__setattr__(a, "topic", booking.code)   # the kiosk only needs the code
 
     # ------------------------------------------------------------------ devices
     def _request(self, client: HubClient, op: str, args: dict) -> dict | None:
@@ -180,8 +172,9 @@ class Demo:
                         self.no_shows.add(number)
 
     def _counter(self, counter: HubClient, window: int) -> None:
+        """One operator's day: sign in, a lunch break, and call, serve, finish until the demo stops."""
         minute = timedelta(minutes=1)
-        day = None
+        day = lunch_at = None
         while not self.stop.is_set():
             if day != self.day_index:        # a new office day: sign in, plan the lunch break
                 day = self.day_index
@@ -189,37 +182,41 @@ class Demo:
                 lunch_at = self.clock.start.replace(hour=12, minute=0) + timedelta(minutes=LUNCH_MIN * (window % 3))
             now = self.clock()
             if lunch_at and now >= lunch_at:
-                if self._request(counter, "pause", {"window": window, "kind": "lunch"}) is not None:
+                if self._request(counter, "pause", {"window": window, "kind": "lunch"}) is None:
+                    lunch_at = now + 5 * minute   # the last open window waits for a colleague
+                else:
                     lunch_at = None
-                    if not self.clock.sleep_until(now + timedelta(minutes=LUNCH_MIN), self.stop):
+                    if not self._sleep(LUNCH_MIN):
                         return
                     self._request(counter, "open", {"window": window})
-                else:
-                    lunch_at = now + 5 * minute   # the last open window waits for a colleague
             data = self._request(counter, "call_next", {"window": window})
             ticket = data and data.get("ticket")
-            if not ticket:
-                if not self.clock.sleep_until(self.clock() + minute, self.stop):
-                    return
-                continue
-            number = ticket["number"]
-            if number in self.no_shows:
-                if not self.clock.sleep_until(self.clock() + timedelta(minutes=NO_SHOW_WAIT_MIN), self.stop):
-                    return
-                self._request(counter, "no_show", {"window": window})
-                continue
-            if not self.clock.sleep_until(self.clock() + timedelta(minutes=WALK_MIN), self.stop):
+            if not (self._serve(counter, window, ticket["number"]) if ticket else self._sleep(1)):
                 return
-            self._request(counter, "start", {"window": window})
-            service = self.services.get(number, 10.0)
-            if not self.clock.sleep_until(self.clock() + timedelta(minutes=service), self.stop):
-                return
-            if self._request(counter, "finish", {"window": window}) is not None:
-                with self.stats.lock:
-                    self.stats.served += 1
-                if self.rng.random() < 0.4:
-                    score = self.rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
-                    self._request(counter, "rate", {"window": window, "ticket": number, "score": score})
+
+    def _sleep(self, minutes: float) -> bool:
+        """Sleep ``minutes`` of office time; False when the demo stops meanwhile."""
+        return self.clock.sleep_until(self.clock() + timedelta(minutes=minutes), self.stop)
+
+    def _serve(self, counter: HubClient, window: int, number: str) -> bool:
+        """The called visitor: a no-show, or walk, service, finish and maybe a rating. False when stopping."""
+        if number in self.no_shows:
+            if not self._sleep(NO_SHOW_WAIT_MIN):
+                return False
+            self._request(counter, "no_show", {"window": window})
+            return True
+        if not self._sleep(WALK_MIN):
+            return False
+        self._request(counter, "start", {"window": window})
+        if not self._sleep(self.services.get(number, 10.0)):
+            return False
+        if self._request(counter, "finish", {"window": window}) is not None:
+            with self.stats.lock:
+                self.stats.served += 1
+            if self.rng.random() < 0.4:
+                score = self.rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
+                self._request(counter, "rate", {"window": window, "ticket": number, "score": score})
+        return True
 
     # ------------------------------------------------------------------ status and report
     def status_line(self) -> str:
@@ -249,11 +246,8 @@ class Demo:
         end = datetime(self.day.year, self.day.month, self.day.day, tzinfo=self.tz) + timedelta(days=2)
         sim = build_report(db, start, end, self.config.policy, self.workload.load)
         with db.sessions() as s:
-            rows = s.execute(select(TicketRow.day, TicketRow.number, TicketRow.state).where(
-                TicketRow.office == self.config.office_id, TicketRow.day >= self.first_day.isoformat())).all()
-            dup = s.execute(select(func.count()).select_from(
-                select(TicketRow.day, TicketRow.number).group_by(TicketRow.day, TicketRow.number)
-                .having(func.count() > 1).subquery())).scalar()
+            rows = tickets.numbers(s, self.config.office_id, since_day=self.first_day.isoformat())
+            dup = tickets.duplicate_numbers(s, self.config.office_id)
         stored: dict[tuple[str, str], list[str]] = {}
         for day, number, state in rows:
             stored.setdefault((day, number), []).append(state)

@@ -32,13 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _web_login(demo) -> tuple[str, str] | None:
-    """An office-head account for the dashboard, made fresh for this demo."""
+    """An admin account for the web, made fresh for this demo: whoever runs the demo owns the
+    office, so every page (settings too, which are the admin's) opens with it."""
     from server.users import add_user
-
     from storage.credentials import new_password
     password = new_password(12)
     with demo.runtime.db.sessions() as s, s.begin():
-        add_user(s, "demo", password, "head")
+        add_user(s, "demo", password, "admin")
     return "demo", password
 
 

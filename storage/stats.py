@@ -1,11 +1,11 @@
-"""Statistics against the norms, for any period and grouping (digest §2.12, §4.8).
+"""Statistics against the norms, for any period and grouping (docs/requirements.md, digest §2.12, §4.8).
 
 Rows come from ``legs`` (one per topic a visitor queued for), selected by the time the
 leg joined the queue. Aggregation happens in Python over the period's rows: a month
 of a busy office is tens of thousands of rows, which is quick to fetch and lets one
 code path serve SQLite and PostgreSQL alike (exact p90, no dialect tricks).
 
-Definitions (ARCHITECTURE §4): wait = called − wait start (booking: slot start),
+Definitions (docs/architecture.md §4): wait = called − wait start (booking: slot start),
 service = finished − started, wait until service = started − wait start (003:207).
 No-shows and cancellations are counted, but excluded from wait and service means.
 A ``mean`` norm is judged by the period mean; a ``max`` norm by each ticket.
@@ -218,7 +218,7 @@ class _ClosedMonths:
 _closed_months = _ClosedMonths()
 
 
-def _gather(session: Session, config: OfficeConfig, start: datetime, end: datetime, groups, **filters) -> dict:
+def _gather(session: Session, config: OfficeConfig, start: datetime, end: datetime, groups, **filters) -> dict:  # noqa: C901 (the hot loop of every report: once per leg and grouping, so no calls inside)
     """One query and one pass: per grouping, key -> [tickets, served, no-shows, transfers,
     cancelled, waits, services, waits until service] (minutes)."""
     tz = ZoneInfo(config.timezone)
@@ -232,7 +232,7 @@ def _gather(session: Session, config: OfficeConfig, start: datetime, end: dateti
     for column in ("topic", "window", "operator", "segment"):
         if filters.get(column) not in (None, ""):
             q = q.where(getattr(LegRow, column) == filters[column])
-    rows = session.connection().execute(q).tuples().all()
+    rows = session.connection().execute(q).all()
 
     topics = {t.code: t for t in config.topics}
     per_account = {code for code, t in topics.items() if t.aggregation == "max"}
@@ -349,7 +349,7 @@ def _minutes(seconds) -> float | None:
 
 
 def csat(session: Session, config: OfficeConfig, start: datetime, end: datetime) -> dict:
-    """Ratings (000:496) and CSAT as the share of 4–5 on the 1–5 scale (digest §5.3: configurable)."""
+    """Ratings (000:496) and CSAT as the share of 4–5 on the 1–5 scale (docs/requirements.md, digest §5.3)."""
     scores = session.execute(select(TicketRow.rating).where(
         TicketRow.office == config.office_id, TicketRow.issued_at >= start, TicketRow.issued_at < end,
         TicketRow.rating.is_not(None))).scalars().all()

@@ -25,7 +25,7 @@ from queue_core.model import (
     WindowStatus,
 )
 from queue_core.office import RECENT_SERVICES, Office
-from storage.models import CommandRow, EventRow, LegRow, SettingRow, TicketRow, WindowRow
+from storage.models import EventRow, LegRow, TicketRow, WindowRow
 
 LIVE_STATES = [s.value for s in TicketState if s not in FINAL_STATES]
 
@@ -39,7 +39,6 @@ INSERT_LEG = insert(_L)
 UPDATE_LEG = update(_L).where(_L.c.ticket_id == bindparam("tid"), _L.c.idx == bindparam("leg_idx"))
 UPDATE_WINDOW = update(_W).where(_W.c.office == bindparam("w_office"), _W.c.number == bindparam("w_number"))
 INSERT_WINDOW = insert(_W)
-INSERT_COMMAND = insert(CommandRow.__table__)
 
 
 def _seconds(a: datetime | None, b: datetime | None) -> float | None:
@@ -125,17 +124,6 @@ class QueueStore:
         """Drop the id cache (after a rollback the cached ids may not exist)."""
         self._ids.clear()
 
-    # ------------------------------------------------------------------ commands
-    def stored_reply(self, session: Session, device: str, command_id: str) -> dict | None:
-        return session.execute(select(CommandRow.reply).where(
-            CommandRow.office == self.office_id, CommandRow.device == device,
-            CommandRow.command_id == command_id)).scalar_one_or_none()
-
-    def record_reply(self, session: Session, device: str, command_id: str, op: str, at: datetime,
-                     reply: dict) -> None:
-        session.connection().execute(INSERT_COMMAND, dict(office=self.office_id, device=device, command_id=command_id,
-                                                          op=op, at=at, reply=reply))
-
     # ------------------------------------------------------------------ rebuilding
     def load(self, session: Session, config: OfficeConfig) -> Office:
         """The live office as the database has it: after a restart, a crash or power loss."""
@@ -206,8 +194,3 @@ def _ticket_from_row(row: TicketRow, tz) -> Ticket:
 def _tz(value: datetime | None, tz) -> datetime | None:
     return None if value is None else value.astimezone(tz)
 
-
-def latest_setting(session: Session, office: str) -> SettingRow | None:
-    """The office settings saved most recently from the web, if any (they win over the file)."""
-    return session.execute(select(SettingRow).where(SettingRow.office == office)
-                           .order_by(SettingRow.id.desc()).limit(1)).scalar_one_or_none()

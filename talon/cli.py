@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "devices": ("hub.devices_cli", "provision device ids, roles and passwords"),
     "operators": ("hub.operators_cli", "manage counter operators and their PINs"),
     "kiosk": ("kiosk.cli", "run the ticket kiosk (Kivy)"),
-    "counter": ("counter_app.cli", "run a counter terminal for one window (Kivy)"),
+    "counter": ("talon.counter", "run a counter terminal for one window (Kivy)"),
     "board": ("display_board.cli", "run the hall board or a per-window display (Kivy)"),
     "web": ("server.cli", "run the web server alone"),
     "users": ("server.users_cli", "manage web users and roles"),

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import pytest
 
 from broker import messages
-from host.ports import free_port
-from hub.brokers import EmbeddedBroker, MosquittoBroker, find_mosquitto
 from broker.client import HubClient
 from broker.mqtt import MqttConnection
 from broker.topics import Topics
+from host.ports import free_port
+from hub.brokers import EmbeddedBroker, MosquittoBroker, find_mosquitto
 
 OFFICE = "office"
 CONNECT_TIMEOUT = 10.0

@@ -33,7 +33,7 @@
     }));
     fill("windows", s.windows.map(function (w) {
       var state = L[w.state] || w.state;
-      return row([[String(w.number), "big"], [state, "state-" + w.state], [w.operator || "—"],
+      return row([[String(w.number), "big"], [state, "state-" + w.state], [w.operator_name || w.operator || "—"],
                   [w.ticket ? w.ticket + (w.ticket_state === "called" ? " " + L.called : "") : "—", "ticket"],
                   [mins(w.service_min), "num" + (w.over_norm ? " bad" : "")], [mins(w.service_norm_min), "num muted"]],
                  w.over_norm ? "over" : "");
@@ -42,13 +42,16 @@
       return row([[d.device], [d.state === "online" ? L.online : L.offline, d.state === "online" ? "ok" : "bad"],
                   [mins(d.since_min), "num muted"], [d.printer || ""]]);
     });
-    fill("devices", devices.length ? devices : [row([[L.no_devices, "muted"]])]);
+    var none = row([[L.no_devices, "muted"]]);
+    none.firstChild.setAttribute("colspan", "4");
+    fill("devices", devices.length ? devices : [none]);
     var ul = document.getElementById("alerts");
     var items = s.alerts.map(function (a) { return el("li", {"class": a.level, "data-kind": a.kind}, a.text); });
     if (!items.length) { items = [el("li", {"class": "none"}, L.no_alerts)]; }
     ul.replaceChildren.apply(ul, items);
     document.getElementById("updated").textContent = s.at.substring(11, 19);
     document.getElementById("total-waiting").textContent = s.totals.waiting;
+    if (window.talonCheckTables) { window.talonCheckTables(); }
   }
 
   draw(JSON.parse(document.getElementById("snapshot").textContent));

@@ -55,9 +55,28 @@ def ticket(number="А015", state="called", topic="A", called_ago_s=0, started_ag
             "recalls": 0}
 
 
-def window(state="open", tk=None, seq=10, break_kind=None, n=WINDOW):
+def window(state="open", tk=None, seq=10, break_kind=None, n=WINDOW, actions=()):
+    """A ``state/window/<n>`` payload; ``actions`` as the hub would list them (contract op names)."""
     return {"v": 1, "seq": seq, "window": n, "state": state, "break_kind": break_kind,
-            "operator": {"code": "ivanova", "name": "Иванова Анна"}, "ticket": tk, "topics": ["A", "K"]}
+            "operator": {"code": "ivanova", "name": "Иванова Анна"}, "ticket": tk, "topics": ["A", "K"],
+            "actions": list(actions)}
+
+
+class RealHub:
+    """The real dispatcher in this process (``hub.local.LocalHub``) on the demo office, with a
+    FakeClock, and a signed-in presenter for one of its counters."""
+
+    def __init__(self, window: int = 1, *, waiting=None, clock=None, open_windows=(), **presenter_options):
+        from counter_app.presenter import CounterPresenter
+        from hub.local import LocalHub
+
+        self.clock = clock or FakeClock()
+        self.hub = LocalHub(waiting={"A": 3, "K": 2, "P": 1} if waiting is None else waiting, clock=self.clock.now)
+        for n in open_windows:
+            self.hub.request(f"counter-{n}", "open", {"window": n})
+        self.bus = self.hub.bus(f"counter-{window}")
+        self.presenter = CounterPresenter(self.bus, window, now=self.clock.now, monotonic=self.clock.monotonic,
+                                          **presenter_options).start()
 
 
 class ScriptedHub:

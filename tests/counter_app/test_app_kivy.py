@@ -1,4 +1,4 @@
-"""The real counter app (Kivy, offscreen) on the demo hub's FakeBus, driven by touches.
+"""The real counter app (Kivy, offscreen) on the real hub in this process (``hub.local``), driven by touches.
 
 Screenshots go to $TALON_SCREENSHOTS (or a temp dir) for a person to look at.
 """
@@ -17,15 +17,16 @@ def counter_app():
     from kivy.tests.async_common import UnitKivyApp
 
     from counter_app.app import CounterApp
-    from counter_app.demo import DemoHub
     from counter_app.presenter import CounterPresenter
+    from hub.local import LocalHub
 
     class TestCounterApp(UnitKivyApp, CounterApp):
         pass
 
-    hub = DemoHub()
-    app = TestCounterApp(presenter=CounterPresenter(hub.bus, 1))
-    app.hub = hub
+    hub = LocalHub(waiting={"A": 3, "K": 2, "P": 1})
+    bus = hub.bus("counter-1")
+    app = TestCounterApp(presenter=CounterPresenter(bus, 1))
+    app.hub, app.bus = hub, bus
     return app
 
 
@@ -76,16 +77,17 @@ async def screenshot(app, name: str) -> Path:
 async def test_counter_app_next_by_touch(kivy_app):
     from kivy.core.window import Window
 
-    app, hub = kivy_app, kivy_app.hub
+    app = kivy_app
     original = Window.size
     Window.size = (800, 480)
     try:
-        await _drive(app, hub)
+        await _drive(app)
     finally:
         Window.size = original        # later Kivy tests in this process expect the window as it was
 
 
-async def _drive(app, hub):
+async def _drive(app):
+    bus, hub = app.bus, app.hub
 
     await app.wait_clock_frames(5)
     ids = app.root.ids
@@ -95,30 +97,29 @@ async def _drive(app, hub):
     ids.operator_code.text = "ivanova"
     ids.pin.text = "1234"
     await touch(app, ids.sign_in_button)
-    assert hub.bus.sent[-1] == ("sign_in", {"window": 1, "operator": "ivanova", "pin": "1234"})
+    assert bus.sent[-1] == ("sign_in", {"window": 1, "operator": "ivanova", "pin": "1234"})
     assert ids.sm.current == "main" and ids.pin.text == ""
-    assert ids.state_text.text == "Окно закрыто"
+    assert ids.state_text.text == "Окно открыто"                  # signing in opens the window
 
-    # the first button opens a closed window, then becomes «Вызвать следующего»
-    assert ids.btn_next.action == "open"
-    await touch(app, ids.btn_next)
-    assert hub.bus.sent[-1][0] == "open"
+    # the first button is «Вызвать следующего» on an open window («Открыть окно» on a closed one)
+    assert ids.btn_next.action == "next"
     assert ids.btn_next.text == "Вызвать следующего" and ids.btn_next.available
+    assert not ids.btn_break.available                              # the last open window of three
 
     await touch(app, ids.btn_next)
-    assert hub.bus.sent[-1] == ("call_next", {"window": 1})
+    assert bus.sent[-1] == ("call_next", {"window": 1})
     assert ids.ticket_number.text == "А001"
     assert ids.message.text == "Вызван талон А001"
     await screenshot(app, "counter-called")
 
     # a dimmed button still answers: Break while a client is called says why
-    assert not ids.btn_break.available
+    assert not ids.btn_break.available and not ids.btn_done.available and ids.btn_start.available
     await touch(app, ids.btn_break)
-    assert hub.bus.sent[-1][0] == "call_next"
-    assert ids.message.text == "Перерыв недоступен во время обслуживания клиента"
+    assert bus.sent[-1][0] == "call_next"
+    assert ids.message.text == "«Перерыв» сейчас недоступно: Окно открыто · Талон А001: Вызван"
 
     await touch(app, ids.btn_start)
-    assert hub.bus.sent[-1][0] == "start"
+    assert bus.sent[-1][0] == "start"
     assert ids.timer.text == "00:00"
 
     # Done asks for the outcome, then the visitor rates
@@ -128,20 +129,21 @@ async def _drive(app, hub):
     first_choice = app.popup.ids.choices.children[-1]
     assert first_choice.text == "Вопрос решён"
     await touch(app, first_choice)
-    assert hub.bus.sent[-1] == ("finish", {"window": 1, "outcome": "done"})
+    assert bus.sent[-1] == ("finish", {"window": 1, "outcome": "done"})
     assert ids.sm.current == "rating"
     await screenshot(app, "counter-rating")
     excellent = ids.rating_buttons.children[-1]
     await touch(app, excellent)
-    assert hub.ratings == [{"window": 1, "ticket": "А001", "score": 5}]
+    assert bus.sent[-1] == ("rate", {"window": 1, "ticket": "А001", "score": 5})
+    assert (hub.events[-1]["kind"], hub.events[-1]["data"]) == ("rated", {"score": 5})
     assert ids.sm.current == "thanks"
     await screenshot(app, "counter-thanks")
 
     # back to work; the hub goes away: the next press is refused with the reason on screen
     app.presenter.skip_rating()
     await app.wait_clock_frames(3)
-    hub.bus.set_connected(False)
+    bus.set_connected(False)
     await touch(app, ids.btn_next)
     assert ids.message.text == "Нет связи с сервером очереди — действие не выполнено"
-    assert hub.bus.sent[-1][0] == "rate"
+    assert bus.sent[-1][0] == "rate"
     await screenshot(app, "counter-disconnected")

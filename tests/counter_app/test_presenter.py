@@ -1,15 +1,24 @@
-"""The counter presenter on a FakeBus: every action, rule and error path, no Kivy."""
+"""The counter presenter, no Kivy: on a scripted FakeBus for every request and error path,
+and on the real dispatcher (``hub.local.LocalHub``) for what the hub allows."""
 from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broker.errors import HubUnreachable
-from counter_app import presenter as pm
-from counter_app.demo import DemoHub
-from counter_app.presenter import CounterPresenter, format_duration, norm_level
-from tests.counter_app.helpers import CONFIG, QUEUE, WINDOW, FakeClock, ScriptedHub, refuse, ticket, window
+from broker.errors import CommandError, HubUnreachable
+from counter_app import view as pm
+from counter_app.actions import OPS
+from counter_app.presenter import CounterPresenter
+from counter_app.view import format_duration, norm_level
+from tests.counter_app.helpers import CONFIG, QUEUE, WINDOW, FakeClock, RealHub, ScriptedHub, refuse, ticket, window
+
+# what a hub lists in state/window.actions (the real lists are checked against the dispatcher below)
+FREE = ("call_next", "pause", "close")
+CALLED_ACTIONS = ("recall", "start", "no_show", "transfer")
+SERVING_ACTIONS = ("finish", "transfer")
+CALLED = ticket(state="called")
+SERVING = ticket(state="serving", started_ago_s=30)
 
 
 def make(hub: ScriptedHub, *, state=None, signed_in=True, clock=None, **kwargs) -> CounterPresenter:
@@ -18,7 +27,7 @@ def make(hub: ScriptedHub, *, state=None, signed_in=True, clock=None, **kwargs) 
     hub.bus.set_state("queue", QUEUE)
     if state is not None:
         hub.bus.set_state(f"window/{WINDOW}", state)
-    p = CounterPresenter(hub.bus, WINDOW, now=clock.now, monotonic=clock.monotonic, **kwargs)
+    p = CounterPresenter(hub.bus, WINDOW, now=clock.now, monotonic=clock.monotonic, **kwargs).start()
     if signed_in:
         hub.replies.setdefault("sign_in", {})
         assert p.sign_in("ivanova", "1234")
@@ -27,18 +36,18 @@ def make(hub: ScriptedHub, *, state=None, signed_in=True, clock=None, **kwargs) 
 
 
 def enabled(p: CounterPresenter) -> set[str]:
-    return {a for a, b in p.view.buttons.items() if b.enabled}
+    return set(p.view.enabled)
 
 
 # --- sign-in -------------------------------------------------------------------------------
 def test_sign_in_sends_operator_and_pin_and_shows_main_screen():
-    hub = ScriptedHub(sign_in={"window": window("closed")})
+    hub = ScriptedHub(sign_in={"window": window("closed", actions=["open"])})
     p = make(hub, signed_in=False)
     assert p.view.screen == pm.SIGN_IN
     assert p.sign_in(" ivanova ", "1234")
     assert hub.bus.sent == [("sign_in", {"window": WINDOW, "operator": "ivanova", "pin": "1234"})]
     view = p.view
-    assert view.screen == pm.MAIN
+    assert view.screen == pm.MAIN and view.window_state == "closed" and enabled(p) == {"open"}
     assert view.operator == "Оператор: Иванова Анна"
     assert view.message == "Вход выполнен"
 
@@ -68,10 +77,31 @@ def test_signed_in_without_window_state_waits_for_it_then_sign_out():
     p = make(hub)
     assert p.view.screen == pm.LOADING
     assert enabled(p) == set()
-    hub.bus.set_state(f"window/{WINDOW}", window("closed"))
+    assert p.explain("next") == "Нет данных об окне от сервера — подождите, пожалуйста"
+    hub.bus.set_state(f"window/{WINDOW}", window("closed", actions=["open"]))
     assert p.view.screen == pm.MAIN
     p.sign_out()
     assert p.view.screen == pm.SIGN_IN
+
+
+def test_nothing_is_followed_before_start():
+    hub = ScriptedHub()
+    hub.bus.set_state(f"window/{WINDOW}", window("open", actions=FREE))
+    p = CounterPresenter(hub.bus, WINDOW)
+    assert p.view.window_state is None
+    p.start()
+    assert p.view.window_state == "open"
+
+
+def test_bus_callbacks_go_through_post_once():
+    posted = []
+    hub = ScriptedHub()
+    p = CounterPresenter(hub.bus, WINDOW).start(post=lambda fn, *args: posted.append((fn, args)))
+    hub.bus.set_state(f"window/{WINDOW}", window("open", actions=FREE))
+    assert p.view.window_state is None           # not applied on the bus's thread
+    for fn, args in posted:
+        fn(*args)
+    assert p.view.window_state == "open"
 
 
 # --- window state and what the visitor sees ---------------------------------------------------
@@ -88,85 +118,62 @@ def test_window_state_and_visitor_text(state, kind, tk, state_text, visitor):
     assert (p.view.state_text, p.view.visitor_text) == (state_text, visitor)
 
 
-def test_older_or_foreign_window_state_is_ignored():
+def test_older_foreign_or_malformed_window_state_is_ignored():
     hub = ScriptedHub()
     p = make(hub, state=window("open", ticket(), seq=20))
     hub.bus.set_state(f"window/{WINDOW}", window("closed", seq=19))
     hub.bus.set_state(f"window/{WINDOW}", window("closed", seq=21, n=WINDOW + 1))
+    hub.bus.set_state(f"window/{WINDOW}", dict(window("closed", seq=22), state="flying"))
     assert p.view.window_state == "open" and p.view.ticket_number == "А015"
 
 
-# --- which buttons are enabled ------------------------------------------------------------------
-@pytest.mark.parametrize("state, tk, expected", [
-    ("closed", None, {"open"}),
-    ("paused", None, {"open", "close"}),
-    ("open", None, {"next", "break", "close"}),
-    ("open", ticket(state="called"), {"recall", "start", "no_show", "transfer"}),
-    ("open", ticket(state="serving", started_ago_s=5), {"done", "transfer"}),
+# --- which buttons are enabled: exactly the hub's actions ----------------------------------------
+@pytest.mark.parametrize("actions, expected", [
+    ((), set()),
+    (("open",), {"open"}),
+    (("close", "open"), {"open", "close"}),
+    (FREE, {"next", "break", "close"}),
+    (CALLED_ACTIONS, {"recall", "start", "no_show", "transfer"}),
+    (SERVING_ACTIONS, {"done", "transfer"}),
+    (("recall", "finish", "no_show", "transfer"), {"recall", "done", "no_show", "transfer"}),  # no Start step
 ])
-def test_buttons_follow_the_state(state, tk, expected):
-    p = make(ScriptedHub(), state=window(state, tk))
+def test_buttons_are_the_hubs_actions(actions, expected):
+    p = make(ScriptedHub(), state=window("open", CALLED, actions=actions))
     assert enabled(p) == expected
 
 
-def test_break_while_serving_is_refused_with_the_reason(caplog):
+def test_a_disabled_press_says_why_and_sends_nothing():
     hub = ScriptedHub()
-    p = make(hub, state=window("open", ticket(state="serving", started_ago_s=60)))
-    assert p.view.buttons["break"] == pm.ButtonState(False, "Перерыв недоступен во время обслуживания клиента")
+    p = make(hub, state=window("open", CALLED, actions=CALLED_ACTIONS))
+    reason = "«Перерыв» сейчас недоступно: Окно открыто · Талон А015: Вызван"
+    assert p.view.buttons["break"] == pm.ButtonState(False, reason)
     assert not p.pause("lunch")
     assert hub.bus.sent == []
-    assert (p.view.message, p.view.message_level) == ("Перерыв недоступен во время обслуживания клиента", "warning")
-    assert not p.close()
-    assert p.view.message == "Нельзя закрыть окно во время обслуживания клиента"
-
-
-def test_last_open_window_of_three_may_not_take_a_break():
-    hub = ScriptedHub()
-    p = make(hub, state=window("open"))
-    hub.bus.set_state("queue", dict(QUEUE, windows_open=1))
-    assert not p.pause("rest")
-    assert hub.bus.sent == []
-    assert p.view.message == "Перерыв недоступен: в ЦОК более двух окон, все остальные операторы на перерыве"
-    # with two windows configured the rule does not apply
-    hub.bus.set_state("config", dict(CONFIG, windows=CONFIG["windows"][1:]))
-    assert p.pause("rest")
-    assert hub.bus.sent == [("pause", {"window": WINDOW, "kind": "rest"})]
-
-
-def test_explain_says_why_without_sending():
-    hub = ScriptedHub()
-    p = make(hub, state=window("closed"))
-    assert p.explain("next") == "Окно не открыто"
-    assert p.view.message == "Окно не открыто"
-    assert p.explain("open") == ""
-    assert hub.bus.sent == []
+    assert (p.view.message, p.view.message_level) == (reason, "warning")
+    assert p.explain("recall") == ""
+    p.set_language("en")
+    assert p.explain("done") == "«Finish service» is not available now: Window open · Ticket А015: Called"
 
 
 # --- every action is one request --------------------------------------------------------------
-CALLED = ticket(state="called")
-SERVING = ticket(state="serving", started_ago_s=30)
-
-
-@pytest.mark.parametrize("state, tk, call, op, args", [
-    ("open", None, lambda p: p.next(), "call_next", {}),
-    ("open", CALLED, lambda p: p.recall(), "recall", {}),
-    ("open", CALLED, lambda p: p.start(), "start", {}),
-    ("open", SERVING, lambda p: p.done(), "finish", {}),
-    ("open", SERVING, lambda p: p.done(outcome="terminated", accounts=2), "finish",
+@pytest.mark.parametrize("actions, call, op, args", [
+    (FREE, lambda p: p.next(), "call_next", {}),
+    (CALLED_ACTIONS, lambda p: p.recall(), "recall", {}),
+    (CALLED_ACTIONS, lambda p: p.start_service(), "start", {}),
+    (SERVING_ACTIONS, lambda p: p.done(), "finish", {}),
+    (SERVING_ACTIONS, lambda p: p.done(outcome="terminated", accounts=2), "finish",
      {"outcome": "terminated", "accounts": 2}),
-    ("open", CALLED, lambda p: p.no_show(), "no_show", {}),
-    ("open", SERVING, lambda p: p.transfer(topic="K"), "transfer", {"topic": "K"}),
-    ("open", CALLED, lambda p: p.transfer(to_window=2), "transfer", {"to_window": 2}),
-    ("open", None, lambda p: p.pause("technical"), "pause", {"kind": "technical"}),
-    ("open", None, lambda p: p.pause("lunch"), "pause", {"kind": "lunch"}),
-    ("open", None, lambda p: p.close(), "close", {}),
-    ("paused", None, lambda p: p.close(), "close", {}),
-    ("closed", None, lambda p: p.open(), "open", {}),
-    ("paused", None, lambda p: p.open(), "open", {}),
+    (CALLED_ACTIONS, lambda p: p.no_show(), "no_show", {}),
+    (SERVING_ACTIONS, lambda p: p.transfer(topic="K"), "transfer", {"topic": "K"}),
+    (CALLED_ACTIONS, lambda p: p.transfer(to_window=2), "transfer", {"to_window": 2}),
+    (FREE, lambda p: p.pause("technical"), "pause", {"kind": "technical"}),
+    (FREE, lambda p: p.pause("lunch"), "pause", {"kind": "lunch"}),
+    (FREE, lambda p: p.close(), "close", {}),
+    (("open",), lambda p: p.open(), "open", {}),
 ])
-def test_each_action_sends_its_op(state, tk, call, op, args):
+def test_each_action_sends_its_op(actions, call, op, args):
     hub = ScriptedHub()
-    p = make(hub, state=window(state, tk))
+    p = make(hub, state=window("open", actions=actions))
     assert call(p)
     assert hub.bus.sent == [(op, {"window": WINDOW, **args})]
 
@@ -180,14 +187,14 @@ def test_each_action_sends_its_op(state, tk, call, op, args):
     lambda p: p.press("dance"),
 ])
 def test_bad_action_arguments_are_programming_errors(call):
-    p = make(ScriptedHub(), state=window("open", SERVING))
+    p = make(ScriptedHub(), state=window("open", SERVING, actions=SERVING_ACTIONS))
     with pytest.raises(ValueError):
         call(p)
 
 
 def test_choices_lead_to_the_same_requests():
     hub = ScriptedHub()
-    p = make(hub, state=window("open", SERVING))
+    p = make(hub, state=window("open", SERVING, actions=SERVING_ACTIONS))
     view = p.view
     assert [c.label for c in view.break_choices] == ["Технический перерыв", "Обеденный перерыв", "Перерыв на отдых"]
     assert [c.key for c in view.outcome_choices] == ["done", "needs_followup", "terminated"]
@@ -196,53 +203,52 @@ def test_choices_lead_to_the_same_requests():
     assert hub.bus.sent[-1] == ("transfer", {"window": WINDOW, "to_window": 2})
 
 
-def test_next_updates_the_ticket_at_once_and_the_state_confirms():
+def test_next_says_who_was_called_and_waits_for_the_hubs_window_state():
     clock = FakeClock()
     hub = ScriptedHub(call_next={"ticket": {"number": "К007", "topic": "K", "state": "called"}})
-    p = make(hub, state=window("open"), clock=clock)
+    p = make(hub, state=window("open", actions=FREE), clock=clock)
     assert p.next()
     view = p.view
-    assert (view.ticket_number, view.ticket_topic, view.ticket_text) == ("К007", "К · Платежные документы", "Вызван")
     assert view.message == "Вызван талон К007"
+    assert view.busy and enabled(p) == set()        # debounce until the hub's state arrives
+    assert not p.next() and hub.ops() == ["call_next"]
+    hub.bus.set_state(f"window/{WINDOW}", window("open", actions=FREE))     # the same state again (seq 10)
+    assert p.view.busy
+    hub.bus.set_state(f"window/{WINDOW}", window("open", ticket("К007", topic="K", called_ago_s=0, now=clock.now()),
+                                                 seq=11, actions=CALLED_ACTIONS))
+    view = p.view
+    assert (view.ticket_number, view.ticket_topic, view.ticket_text) == ("К007", "К · Платежные документы", "Вызван")
     assert (view.timer_label, view.timer_text, view.timer_level) == ("Ожидание клиента", "00:00", "none")
-    assert view.visitor_text == "Посетитель видит: Талон К007"
+    assert view.visitor_text == "Посетитель видит: Талон К007" and not view.busy
     clock.advance(42)
     assert p.tick().timer_text == "00:42"
-    hub.bus.set_state(f"window/{WINDOW}", window("open", ticket("К007", topic="K", called_ago_s=50, now=clock.now()), seq=11))
-    assert p.view.timer_text == "00:50"
+
+
+def test_a_window_state_that_never_comes_frees_the_buttons_after_a_while():
+    clock = FakeClock()
+    hub = ScriptedHub(recall={"ticket": {"number": "А015"}})
+    p = make(hub, state=window("open", CALLED, actions=CALLED_ACTIONS), clock=clock)
+    assert p.recall()
+    assert p.view.busy
+    clock.advance(1.9)
+    assert p.tick().busy
+    clock.advance(0.2)
+    assert not p.tick().busy and p.recall()
 
 
 def test_next_on_an_empty_queue_says_so():
     hub = ScriptedHub(call_next={"ticket": None})
-    p = make(hub, state=window("open"))
+    p = make(hub, state=window("open", actions=FREE))
     assert p.next()
     assert p.view.ticket_number == "" and p.view.message == "Очередь пуста — ожидающих клиентов нет"
-
-
-def test_start_then_done_clear_the_ticket():
-    hub = ScriptedHub(start={"ticket": {"number": "А015"}}, finish={"ticket": {"number": "А015", "state": "done"}})
-    p = make(hub, state=window("open", CALLED), rating="off")
-    assert p.start()
-    assert p.view.ticket_state == "serving" and p.view.timer_label == "Время приёма"
-    assert p.done()
-    assert p.view.ticket_number == "" and p.view.rating_phase is None
-    assert enabled(p) == {"next", "break", "close"}
-
-
-def test_transfer_and_no_show_clear_the_ticket():
-    hub = ScriptedHub(transfer={"ticket": {"number": "А015", "state": "waiting"}})
-    p = make(hub, state=window("open", CALLED))
-    assert p.transfer(topic="K")
-    assert p.view.ticket_number == "" and p.view.message == "Талон А015 перенаправлен"
-    hub.bus.set_state(f"window/{WINDOW}", window("open", ticket("А016"), seq=30))
-    assert p.no_show()
-    assert p.view.ticket_number == "" and p.view.rating_phase is None
+    assert not p.view.busy and p.next()
 
 
 def test_break_and_close_replies_update_the_window():
-    hub = ScriptedHub(pause=lambda a: {"window": window("paused", break_kind=a["kind"])},
-                      close={"window": window("closed")})
-    p = make(hub, state=window("open"))
+    hub = ScriptedHub(pause=lambda a: {"window": window("paused", break_kind=a["kind"], seq=11,
+                                                        actions=["close", "open"])},
+                      close={"window": window("closed", seq=12, actions=["open"])})
+    p = make(hub, state=window("open", actions=FREE))
     assert p.pause("lunch")
     assert p.view.state_text == "Обеденный перерыв" and enabled(p) == {"open", "close"}
     assert p.close()
@@ -252,7 +258,7 @@ def test_break_and_close_replies_update_the_window():
 # --- errors -----------------------------------------------------------------------------------
 def test_command_error_is_shown_in_russian_and_english():
     hub = ScriptedHub(call_next=refuse("window_busy", "Окно занято", "The window is busy"))
-    p = make(hub, state=window("open"))
+    p = make(hub, state=window("open", actions=FREE))
     assert p.next()
     assert (p.view.message, p.view.message_level) == ("Окно занято", "error")
     p.toggle_language()
@@ -262,17 +268,17 @@ def test_command_error_is_shown_in_russian_and_english():
 
 def test_hub_unreachable_is_shown_at_once_and_the_next_press_works():
     hub = ScriptedHub(call_next=HubUnreachable())
-    p = make(hub, state=window("open"))
+    p = make(hub, state=window("open", actions=FREE))
     assert p.next()
     assert (p.view.message, p.view.message_level) == ("Нет связи с сервером очереди — действие не выполнено", "error")
-    hub.replies["call_next"] = {"ticket": {"number": "А001", "topic": "A"}}
+    hub.replies["call_next"] = {"ticket": None}
     assert p.next()
-    assert p.view.ticket_number == "А001"
+    assert p.view.message == "Очередь пуста — ожидающих клиентов нет"
 
 
 def test_unexpected_failure_is_reported_not_raised():
     hub = ScriptedHub(call_next=RuntimeError("boom"))
-    p = make(hub, state=window("open"))
+    p = make(hub, state=window("open", actions=FREE))
     assert p.next()
     assert p.view.message == "Внутренняя ошибка терминала — действие не выполнено"
     assert not p.view.busy
@@ -280,11 +286,11 @@ def test_unexpected_failure_is_reported_not_raised():
 
 def test_disconnected_refuses_every_action_with_the_reason():
     hub = ScriptedHub()
-    p = make(hub, state=window("open", CALLED))
+    p = make(hub, state=window("open", CALLED, actions=CALLED_ACTIONS))
     hub.bus.set_connected(False)
     reason = "Нет связи с сервером очереди — действие не выполнено"
     assert all(b == pm.ButtonState(False, reason) for b in p.view.buttons.values())
-    for call in (p.recall, p.start, p.no_show, lambda: p.transfer(topic="K")):
+    for call in (p.recall, p.start_service, p.no_show, lambda: p.transfer(topic="K")):
         assert call() is False
         assert (p.view.message, p.view.message_level) == (reason, "error")
     assert hub.bus.sent == []
@@ -292,6 +298,7 @@ def test_disconnected_refuses_every_action_with_the_reason():
     hub.bus.set_connected(True)
     assert p.view.connected and p.view.message == ""
     assert enabled(p) == {"recall", "start", "no_show", "transfer"}
+    assert hub.bus.rereads == [f"window/{WINDOW}"]      # the window state is re-read on reconnect
 
 
 def test_disconnected_sign_in_is_refused_too():
@@ -305,25 +312,24 @@ def test_disconnected_sign_in_is_refused_too():
 # --- debounce ---------------------------------------------------------------------------------
 def test_second_press_while_in_flight_is_ignored():
     jobs = []
-    hub = ScriptedHub(call_next={"ticket": {"number": "А001", "topic": "A"}})
-    p = make(hub, state=window("open"), runner=jobs.append)
+    hub = ScriptedHub(call_next={"ticket": None})
+    p = make(hub, state=window("open", actions=FREE), runner=jobs.append)
     jobs.pop()()  # the sign-in
     hub.bus.sent.clear()
     assert p.next() is True
     assert p.next() is False          # double press: ignored
-    assert p.recall() is False        # any other press too
+    assert p.close() is False         # any other press too
     assert p.view.busy and not any(b.enabled for b in p.view.buttons.values())
     assert len(jobs) == 1
     jobs.pop()()
     assert hub.ops() == ["call_next"]
-    assert not p.view.busy and p.view.ticket_number == "А001"
-    assert p.start() is True
+    assert not p.view.busy and p.next() is True
 
 
 def test_press_from_inside_the_request_is_ignored():
     seen = []
     hub = ScriptedHub()
-    p = make(hub, state=window("open"))
+    p = make(hub, state=window("open", actions=FREE))
     hub.replies["call_next"] = lambda args: seen.append(p.next()) or {"ticket": None}
     assert p.next()
     assert seen == [False] and hub.ops() == ["call_next"]
@@ -371,8 +377,10 @@ def test_queue_rows_for_this_windows_topics():
 def finished(hub_kwargs=None, **kwargs):
     hub = ScriptedHub(finish={"ticket": {"number": "А015", "state": "done"}}, **(hub_kwargs or {}))
     clock = kwargs.pop("clock", FakeClock())
-    p = make(hub, state=window("open", SERVING), clock=clock, rating_timeout_s=30, thanks_s=5, **kwargs)
+    p = make(hub, state=window("open", SERVING, actions=SERVING_ACTIONS), clock=clock,
+             rating_timeout_s=30, thanks_s=5, **kwargs)
     assert p.done()
+    hub.bus.set_state(f"window/{WINDOW}", window("open", seq=11, actions=FREE))
     hub.bus.sent.clear()
     return hub, p, clock
 
@@ -387,11 +395,11 @@ def test_rating_after_done_then_thanks_then_back():
     assert p.rate(4)
     assert hub.bus.sent == [("rate", {"window": WINDOW, "ticket": "А015", "score": 4})]
     view = p.view
-    assert view.screen == pm.THANKS
+    assert view.screen == pm.THANKS_SCREEN
     assert (view.text["rate_thanks"], view.text["rate_thanks_2"]) == ("Спасибо за Вашу оценку!", "Рады были помочь")
     assert not p.rate(5)  # one rating per ticket
     clock.advance(4.9)
-    assert p.tick().screen == pm.THANKS
+    assert p.tick().screen == pm.THANKS_SCREEN
     clock.advance(0.2)
     assert p.tick().screen == pm.MAIN
     assert len(hub.bus.sent) == 1
@@ -416,7 +424,7 @@ def test_rating_failure_is_shown_and_the_prompt_stays():
     assert view.message == "Оценка не сохранена: Нет связи с сервером очереди — действие не выполнено"
     hub.replies["rate"] = {}
     assert p.rate(2)
-    assert p.view.screen == pm.THANKS
+    assert p.view.screen == pm.THANKS_SCREEN
 
 
 def test_rating_handed_to_an_external_panel_keeps_the_operator_screen():
@@ -442,24 +450,73 @@ def test_operator_can_skip_the_rating():
     assert p.view.screen == pm.MAIN
 
 
-# --- against the demo hub: the presenter's rules never ask for an illegal transition ----------
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# --- on the real dispatcher ------------------------------------------------------------------
+def test_a_day_at_the_counter_on_the_real_hub():
+    real = RealHub(1, open_windows=(2, 3))
+    p, hub = real.presenter, real.hub
+    assert p.view.screen == pm.SIGN_IN
+    assert p.sign_in("ivanova", "0000") and p.view.message == "Неверный код оператора или ПИН-код"
+    assert p.sign_in("ivanova", "1234")
+    assert p.view.window_state == "open" and enabled(p) == {"next", "break", "close"}
+    assert p.next() and p.view.ticket_number == "А001" and p.view.message == "Вызван талон А001"
+    assert enabled(p) == {"recall", "start", "no_show", "transfer"}
+    assert not p.done()                                # Done needs Start (queue.start_step)
+    assert p.start_service() and enabled(p) == {"done", "transfer"}
+    assert p.view.timer_label == "Время приёма"
+    assert p.done(outcome="done") and p.view.screen == pm.RATING
+    assert p.rate(5) and p.view.screen == pm.THANKS_SCREEN
+    assert hub.events[-1]["kind"] == "rated" and hub.events[-1]["data"] == {"score": 5}
+    p.skip_rating()
+    assert p.next() and p.transfer(topic="K") and p.view.message == f"Талон {hub.events[-1]['ticket']} перенаправлен"
+    assert p.pause("lunch") and p.view.state_text == "Обеденный перерыв" and enabled(p) == {"open", "close"}
+    assert p.open() and p.close() and enabled(p) == {"open"}
+
+
+def test_the_last_open_window_of_three_may_not_take_a_break_on_the_real_hub():
+    real = RealHub(1)
+    p = real.presenter
+    assert p.sign_in("ivanova", "1234")
+    assert "break" not in enabled(p)                  # windows 2 and 3 are closed
+    assert not p.pause("rest") and p.view.message.startswith("«Перерыв» сейчас недоступно")
+    real.hub.request("counter-2", "open", {"window": 2})
+    assert "break" in enabled(p)                      # the queue changed: the hub republished window 1
+    assert p.pause("rest")
+
+
+def test_without_the_start_step_done_follows_the_call():
+    from hub.local import LocalHub, demo_config
+    hub = LocalHub(demo_config(start_step=False), waiting={"A": 1})
+    p = CounterPresenter(hub.bus("counter-1"), 1).start()
+    assert p.sign_in("ivanova", "1234") and p.next()
+    assert enabled(p) == {"recall", "done", "no_show", "transfer"}
+    assert p.done()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(["next", "recall", "start", "done", "no_show", "transfer", "break",
-                                 "close", "open", "rate"]), max_size=40))
-def test_enabled_actions_are_accepted_by_the_hub(presses):
-    hub = DemoHub(waiting={"A": 4, "K": 2, "P": 0})
-    hub.handle("open", {"window": 2})
-    hub.handle("open", {"window": 3})
-    p = CounterPresenter(hub.bus, 1)
+                                 "close", "open", "rate"]), max_size=30))
+def test_the_hub_accepts_exactly_the_enabled_actions(presses):
+    """Every enabled button is accepted by the real hub; every disabled one it refuses (or,
+    opening an open window, ignores)."""
+    real = RealHub(1, waiting={"A": 4, "K": 2, "P": 0}, open_windows=(2, 3))
+    p, hub = real.presenter, real.hub
     assert p.sign_in("ivanova", "1234")
     for action in presses:
         view = p.view
         if action == "rate":
-            sent = p.rate(5)
-            assert sent == (view.rating_phase == "ask")
+            assert p.rate(5) == (view.rating_phase == "ask")
             continue
-        options = {"transfer": {"topic": "K"}, "break": {"kind": "lunch"}}.get(action, {})
-        sent = p.press(action, **options)
-        assert sent == view.buttons[action].enabled
-        if sent:
+        options = {"transfer": {"topic": "P"}, "break": {"kind": "lunch"}}.get(action, {})
+        if view.buttons[action].enabled:
+            assert p.press(action, **options)
             assert p.view.message_level != "error", (action, p.view.message)
+        else:
+            assert not p.press(action, **options)
+            window, seq = hub.states["window/1"], hub.dispatcher.office.seq
+            try:        # sent anyway, straight to the hub: refused, or (open/close again) a no-op
+                hub.request("counter-1", OPS[action], {"window": 1, **options})
+            except CommandError:
+                pass
+            else:
+                assert action in ("open", "close"), f"the hub accepted {action}, which was not enabled"
+            assert hub.states["window/1"] == window and hub.dispatcher.office.seq == seq

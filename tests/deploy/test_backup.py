@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from host import paths
 from deploy.backup import BackupError, backup_database, prune, restore_database
+from host import paths
 from talon import cli
 
 

@@ -3,12 +3,13 @@ import argparse
 
 import pytest
 
-from hub.brokers import find_mosquitto
-from broker.fake_bus import FakeBus
 from bench import board as bench
+from broker.fake_bus import FakeBus
 from display_board import cli
-from display_board.presenter import BoardPresenter, WindowPresenter
+from display_board.hall import BoardPresenter
 from display_board.trace import Tracer, read_marks
+from display_board.window import WindowPresenter
+from hub.brokers import find_mosquitto
 
 
 def parse(*argv):

@@ -33,7 +33,7 @@ class BoardKivyTest(GraphicUnitTest):
 
     def test_board_hall_view_labels(self):
         from display_board.app import HistoryRow, make_view
-        from display_board.presenter import BoardPresenter
+        from display_board.hall import BoardPresenter
 
         bus = FakeBus()
         bus.set_state("config", CONFIG)
@@ -61,7 +61,8 @@ class BoardKivyTest(GraphicUnitTest):
 
     def test_board_grid_and_window_views(self):
         from display_board.app import GridCell, make_view
-        from display_board.presenter import BoardPresenter, WindowPresenter
+        from display_board.hall import BoardPresenter
+        from display_board.window import WindowPresenter
 
         bus = FakeBus()
         bus.set_state("config", CONFIG)
@@ -91,7 +92,7 @@ class BoardKivyTest(GraphicUnitTest):
         same objects (moved down one place), unchanged labels keep their textures, and the
         highlight is a tint, not a re-rendered label."""
         from display_board.app import HistoryRow, make_view
-        from display_board.presenter import BoardPresenter
+        from display_board.hall import BoardPresenter
 
         bus = FakeBus()
         bus.set_state("config", CONFIG)

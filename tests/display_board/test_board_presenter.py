@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from broker.fake_bus import FakeBus
-from display_board.presenter import BoardPresenter, Call, WindowPresenter
+from display_board.hall import BoardPresenter, Call
+from display_board.window import WindowPresenter
 
 NOW = datetime(2025, 3, 3, 10, 30, tzinfo=timezone(timedelta(hours=5)))
 
@@ -54,8 +55,9 @@ def hall():
     bus, clock, announcer = FakeBus(), FakeClock(), FakeAnnouncer()
     bus.set_state("config", CONFIG)
     models = []
-    presenter = BoardPresenter(bus, announcer=announcer, clock=clock, now=lambda: NOW,
-                               on_change=models.append).start()
+    presenter = BoardPresenter(bus, announcer=announcer, clock=clock, now=lambda: NOW)
+    presenter.on_change(models.append)
+    presenter.start()
     return bus, clock, announcer, presenter, models
 
 
@@ -316,3 +318,45 @@ def test_board_window_pause_event_and_disconnect(win):
     assert p.model.offline_text == "Нет связи с 10:30" and p.model.status == "Обеденный перерыв"
     bus.set_connected(True)
     assert p.model.offline_text == ""
+
+
+# --------------------------------------------------------------------------- threads and the bus
+
+
+def test_board_bus_callbacks_hop_once_to_the_presenter_thread():
+    bus, queued = FakeBus(), []
+    p = BoardPresenter(bus, clock=FakeClock(), now=lambda: NOW)
+    p.start(post=lambda fn, *args: queued.append((fn, args)))     # e.g. Kivy's Clock.schedule_once
+    bus.set_state("config", CONFIG)
+    bus.emit(called(1, "А001", 1))
+    assert p.model.now_calling is None and len(queued) == 2      # nothing ran on the bus thread
+    for fn, args in queued:
+        fn(*args)
+    assert p.model.now_calling.ticket == "А001" and p.model.office == "Офис-центр"
+
+
+def test_board_seq_gap_heals_from_what_the_broker_retains(hall):
+    bus, clock, announcer, p, models = hall
+    bus.emit(called(1, "А001", 1))
+    bus.set_state("board", board_state(2, [("А002", 2, 0), ("А001", 1, 0)]), deliver=False)   # missed
+    bus.emit({"v": 1, "seq": 3, "kind": "issued", "ticket": "А003", "topic": "A", "data": {}})
+    assert bus.rereads == ["board"] and p.follower.gaps == 1
+    assert tickets(p.model) == ["А002", "А001"]
+    assert announcer.calls == [("А001", 1, False), ("А002", 2, False)]
+
+
+def test_board_recall_count_comes_from_the_event():
+    bus = FakeBus()
+    bus.set_state("config", CONFIG)
+    p = BoardPresenter(bus, min_display_s=0, clock=FakeClock(), now=lambda: NOW).start()
+    bus.emit(called(1, "А001", 1))
+    bus.emit(called(2, "А001", 1, kind="recalled", recalls=3))
+    assert p.model.now_calling.recalls == 3 and tickets(p.model) == ["А001"]
+
+
+def test_window_display_seq_gap_rereads_its_window(win):
+    bus, p = win
+    bus.set_state("window/2", window_state(seq=1))
+    bus.set_state("window/2", window_state(ticket="К007", seq=3), deliver=False)
+    bus.emit(called(3, "К007", 1))                           # another window's call shows the gap
+    assert bus.rereads == ["window/2"] and p.model.ticket == "К007"

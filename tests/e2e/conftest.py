@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bench import harness
-
 from tests.mqtt_fixtures import bus, free_port, mosquitto_broker  # noqa: F401
+
 
 def office_toml(windows: int = 3, office: str = "office") -> str:
     """An office open around the clock, so drills never depend on the hour they run."""

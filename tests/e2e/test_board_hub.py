@@ -7,10 +7,11 @@ import threading
 
 import pytest
 
-from hub.brokers import find_mosquitto
-from display_board.presenter import BoardPresenter, WindowPresenter
+from display_board.hall import BoardPresenter
+from display_board.window import WindowPresenter
 from hardware.sound import Announcer, SoundCache
 from hardware.sound_players import FilePlayer, wav_duration
+from hub.brokers import find_mosquitto
 from tests.mqtt_fixtures import wait_until
 
 pytestmark = [pytest.mark.e2e,
@@ -48,14 +49,18 @@ def test_board_next_shows_blinks_and_plays_then_survives_a_broker_crash(board_of
     announcer = Announcer(SoundCache(tmp_path / "sound"), player).start()
     hall_models, window_models = Models(), Models()
     hall_bus = board_office.client("board-1", "board", start=False)
-    hall = BoardPresenter(hall_bus, announcer=announcer, min_display_s=0, on_change=hall_models).start()
+    hall = BoardPresenter(hall_bus, announcer=announcer, min_display_s=0)
+    hall.on_change(hall_models)
+    hall.start()               # direct: each presenter runs on its own bus's thread only
     window_bus = board_office.client("board-w2", "board", start=False)
-    window = WindowPresenter(window_bus, 2, on_change=window_models).start()
+    window = WindowPresenter(window_bus, 2)
+    window.on_change(window_models)
+    window.start()
     for bus in (hall_bus, window_bus):
         bus.start()
         assert bus.wait_ready(WAIT)
     try:
-        wait_until(lambda: hall.config and window.config, WAIT, "the retained config on both displays")
+        wait_until(lambda: hall.config.topics and window.config.topics, WAIT, "the retained config on both displays")
         wait_until(lambda: announcer.prerendered.is_set(), WAIT, "the first calls prerendered")
         assert announcer.prerender_count > 0
 

@@ -7,8 +7,8 @@ from array import array
 
 import pytest
 
-from hub.brokers import find_mosquitto
 from bench.board import BoardProcess
+from hub.brokers import find_mosquitto
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not find_mosquitto(), reason="mosquitto is not installed"),

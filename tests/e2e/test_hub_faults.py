@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hub import directory
+from storage import directory
 from broker.errors import HubUnreachable
 from hub.service import Hub
 from queue_core.config import parse_office_toml

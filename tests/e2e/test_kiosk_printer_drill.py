@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from hub import directory
-from hub.service import Hub
 from hardware.printer_fake import FakePrinter
 from hardware.printer_status import PrinterState
+from hub.service import Hub
 from kiosk.presenter import KioskPresenter, Screen
+from storage import directory
 from storage.models import PresenceRow, TicketRow
 from storage.queue_db import QueueDatabase
 from tests.mqtt_fixtures import OFFICE, PASSWORDS, wait_until
@@ -46,7 +46,7 @@ def test_paper_out_then_refill(hub, mosquitto_broker, bus):
     kiosk = KioskPresenter(bus.start(mosquitto_broker.hub_client("kiosk-1", "kiosk")), printer,
                            now=lambda: MONDAY_10)
     kiosk.start()
-    wait_until(lambda: kiosk.config and kiosk.queue.get("topics", {}).get("A", {}).get("accepting"),
+    wait_until(lambda: kiosk.config.topics and "A" in kiosk.queue.topics and kiosk.queue.topics["A"].accepting,
                what="the kiosk seeing the open window")
     kiosk.poll_printer(force_publish=True)
 

@@ -15,13 +15,13 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from hub import directory
-from hub.brokers import find_mosquitto
 from broker.client import HubClient
-from hub.runtime import OfficeRuntime, RuntimeSettings
 from hardware.printer_fake import FakePrinter
+from hub.brokers import find_mosquitto
+from hub.runtime import OfficeRuntime, RuntimeSettings
 from kiosk.presenter import KioskPresenter, Screen
 from queue_core.config import parse_office_toml
+from storage import directory
 from storage.models import PresenceRow, TicketRow
 from tests.e2e.conftest import office_toml, wait_for
 from tests.mqtt_fixtures import OFFICE, broker_dir, free_port, wait_until
@@ -66,7 +66,7 @@ def test_kiosk_retry_after_an_unanswered_issue_gets_the_same_ticket(hub, bus):
     printer = FakePrinter()
     kiosk = KioskPresenter(bus.start(client(hub, "kiosk-1", "kiosk")), printer)
     kiosk.start()
-    wait_until(lambda: kiosk.config and kiosk.queue.get("topics", {}).get("A", {}).get("accepting"),
+    wait_until(lambda: kiosk.config.topics and "A" in kiosk.queue.topics and kiosk.queue.topics["A"].accepting,
                what="the kiosk seeing the open window")
 
     stalled = threading.Event()

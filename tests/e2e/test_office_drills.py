@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hub import directory
+from storage import directory
 from broker.client import HubClient
 from broker.errors import HubUnreachable
 from hub.service import Hub
@@ -83,6 +83,7 @@ def test_counter_off_the_network_and_back(office, mosquitto_broker, bus):
     issued = [("2026-11-23", kiosk.request("issue", {"topic": "A", "kind": "walk_in"})["ticket"]["number"])
               for _ in range(4)]
     counter.request("call_next", {"window": 1})
+    counter.request("start", {"window": 1})
 
     proxy.cut()
     wait_until(lambda: not counter.connected, what="the counter noticing the cut")

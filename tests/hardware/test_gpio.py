@@ -1,194 +1,36 @@
-"""GPIO buttons, LEDs, buzzer and the rating panel on gpiozero's MockFactory."""
+"""The generic GPIO helpers (the counter's panels are tested in tests/counter_app/test_gpio_panel.py)."""
 from __future__ import annotations
 
-import argparse
-import threading
-
 import pytest
-from gpiozero import Device
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero import LED
+from gpiozero.pins.mock import MockFactory
 
-from counter_app.cli import add_arguments, pin_map_from_args
-from counter_app.presenter import CounterPresenter
-from hardware.gpio import CounterPanel, PinMap, PinMapError, RatingPanel, load_pin_map
-from tests.counter_app.helpers import CONFIG, QUEUE, WINDOW, ScriptedHub, ticket, window
-
-PINS = PinMap()
+from hardware.gpio import PinMapError, bcm, check_distinct, load_toml, optional_bcm, set_output
 
 
-@pytest.fixture
-def mock_factory():
-    save = Device.pin_factory
-    Device.pin_factory = MockFactory()
-    try:
-        yield Device.pin_factory
-    finally:
-        Device.pin_factory.reset()
-        Device.pin_factory = save
+def test_bcm_pins_are_checked():
+    assert bcm("5", "next") == 5 and optional_bcm("none", "buzzer") is None and optional_bcm(None, "x") is None
+    with pytest.raises(PinMapError, match="next: BCM 40 is outside 0..27"):
+        bcm(40, "next")
+    with pytest.raises(PinMapError, match="not a BCM pin number"):
+        bcm("five", "next")
 
 
-def presenter_on(hub, state, **kwargs) -> CounterPresenter:
-    hub.bus.set_state("config", CONFIG)
-    hub.bus.set_state("queue", QUEUE)
-    hub.bus.set_state(f"window/{WINDOW}", state)
-    p = CounterPresenter(hub.bus, WINDOW, **kwargs)
-    assert p.sign_in("ivanova", "1234")
-    hub.bus.sent.clear()
-    return p
+def test_a_pin_used_twice_is_named():
+    check_distinct([("next", 5), ("recall", None), ("buzzer", None), ("close", 21)])
+    with pytest.raises(PinMapError, match="BCM 5 is used by both next and close"):
+        check_distinct([("next", 5), ("close", 5)])
 
 
-def tap(pin):
-    pin.drive_low()
-    pin.drive_high()
-
-
-@pytest.mark.parametrize("name, state, op, args", [
-    ("next", window("open"), "call_next", {}),
-    ("next", window("closed"), "open", {}),
-    ("next", window("paused", break_kind="lunch"), "open", {}),
-    ("recall", window("open", ticket()), "recall", {}),
-    ("start", window("open", ticket()), "start", {}),
-    ("done", window("open", ticket(state="serving", started_ago_s=9)), "finish", {}),
-    ("break", window("open"), "pause", {"kind": "technical"}),
-])
-def test_gpio_short_press_calls_the_action(mock_factory, name, state, op, args):
-    hub = ScriptedHub()
-    p = presenter_on(hub, state)
-    with CounterPanel(p, PINS, pin_factory=mock_factory):
-        tap(mock_factory.pin(PINS.pin(name)))
-    assert hub.bus.sent == [(op, {"window": WINDOW, **args})]
-
-
-def test_gpio_break_kind_comes_from_the_pin_map(mock_factory):
-    hub = ScriptedHub()
-    p = presenter_on(hub, window("open"))
-    with CounterPanel(p, PINS.with_pins({}, break_kind="lunch"), pin_factory=mock_factory):
-        tap(mock_factory.pin(PINS.break_))
-    assert hub.bus.sent == [("pause", {"window": WINDOW, "kind": "lunch"})]
-
-
-@pytest.mark.parametrize("name, state, op", [
-    ("no_show", window("open", ticket()), "no_show"),
-    ("close", window("open"), "close"),
-])
-def test_gpio_destructive_buttons_need_a_hold(mock_factory, name, state, op):
-    hub = ScriptedHub()
-    sent = threading.Event()
-    hub.replies[op] = lambda args: sent.set() or {}
-    p = presenter_on(hub, state)
-    # a short press only explains
-    with CounterPanel(p, PINS.with_pins({}, hold_time=60), pin_factory=mock_factory):
-        tap(mock_factory.pin(PINS.pin(name)))
-    assert hub.bus.sent == []
-    assert p.view.message.startswith("Удерживайте кнопку, чтобы подтвердить: ")
-    # a hold performs it (gpiozero's hold thread fires after hold_time)
-    with CounterPanel(p, PINS.with_pins({}, hold_time=0.05), pin_factory=mock_factory):
-        pin = mock_factory.pin(PINS.pin(name))
-        pin.drive_low()
-        assert sent.wait(10), "the held button did not trigger the action"
-        pin.drive_high()
-    assert hub.bus.sent == [(op, {"window": WINDOW})]
-
-
-def test_gpio_leds_follow_connection_serving_and_errors(mock_factory):
-    hub = ScriptedHub(call_next={"ticket": {"number": "А001", "topic": "A"}})
-    p = presenter_on(hub, window("open"))
-    with CounterPanel(p, PINS, beep_background=False, pin_factory=mock_factory) as panel:
-        assert panel.led_connected.is_lit and not panel.led_serving.is_lit and not panel.led_error.is_lit
-        tap(mock_factory.pin(PINS.next))
-        assert panel.led_serving.is_lit and not panel.led_error.is_lit
-        # Break while a client is called: refused, the error LED lights and the buzzer beeps
-        buzzer = mock_factory.pin(PINS.buzzer)
-        buzzer.clear_states()
-        tap(mock_factory.pin(PINS.break_))
-        assert panel.led_error.is_lit
-        assert [s.state for s in buzzer.states] == [False, True, False, True, False]
-        # the connection drops: LED off, a press is refused with a beep, never dropped silently
-        hub.bus.set_connected(False)
-        assert not panel.led_connected.is_lit
-        tap(mock_factory.pin(PINS.start))
-        assert p.view.message == "Нет связи с сервером очереди — действие не выполнено"
-        hub.bus.set_connected(True)
-        tap(mock_factory.pin(PINS.start))
-        assert panel.led_connected.is_lit and not panel.led_error.is_lit
-    assert hub.ops() == ["call_next", "start"]
-
-
-def test_gpio_panel_on_pwm_capable_pins(mock_factory):
-    factory = MockFactory(pin_class=MockPWMPin)
-    hub = ScriptedHub()
-    p = presenter_on(hub, window("open", ticket()))
-    with CounterPanel(p, PINS, pin_factory=factory) as panel:
-        assert panel.led_serving.is_lit
-        tap(factory.pin(PINS.recall))
-    assert hub.ops() == ["recall"]
-    factory.reset()
-
-
-def test_rating_panel_records_the_score_and_lights_thanks(mock_factory):
-    hub = ScriptedHub(finish={"ticket": {"number": "А015", "state": "done"}})
-    p = presenter_on(hub, window("open", ticket(state="serving", started_ago_s=5)), rating="external")
-    with RatingPanel(p, PINS.rating, thanks_led=PINS.rating_thanks, pin_factory=mock_factory) as panel:
-        tap(mock_factory.pin(PINS.rating[1]))          # no rating asked yet: ignored
-        assert hub.bus.sent == [] and not panel.thanks_led.is_lit
-        assert p.done()
-        tap(mock_factory.pin(PINS.rating[1]))          # second button: «Хорошо»
-        assert hub.bus.sent[-1] == ("rate", {"window": WINDOW, "ticket": "А015", "score": 4})
-        assert panel.thanks_led.is_lit
-        tap(mock_factory.pin(PINS.rating[0]))          # one rating per ticket
-        assert hub.ops() == ["finish", "rate"]
-        p.skip_rating()
-        assert not panel.thanks_led.is_lit
-
-
-def test_three_button_rating_panel_scores(mock_factory):
-    panel_pins = (23, 24, 25)
-    hub = ScriptedHub(finish={"ticket": {"number": "А015"}})
-    p = presenter_on(hub, window("open", ticket(state="serving", started_ago_s=5)), rating="external")
-    with RatingPanel(p, panel_pins, thanks_led=None, pin_factory=mock_factory) as panel:
-        assert panel.scores == (5, 3, 1)
-        assert p.done()
-        tap(mock_factory.pin(25))
-    assert hub.bus.sent[-1][1]["score"] == 1
-    with pytest.raises(PinMapError):
-        RatingPanel(p, (1, 2), pin_factory=mock_factory)
-
-
-def test_pin_map_from_toml_and_command_line(tmp_path):
+def test_outputs_and_toml(tmp_path):
+    factory = MockFactory()
+    led = LED(17, pin_factory=factory)
+    set_output(led, True)
+    assert led.is_lit
+    set_output(None, True)          # not fitted: nothing to do
+    led.close()
+    set_output(led, False)          # closed: ignored
     path = tmp_path / "pins.toml"
-    path.write_text('hold_time = 1.5\nbreak_kind = "rest"\n[pins]\nnext = 4\nbuzzer = "none"\n'
-                    'rating = [23, 24, 25]\n', encoding="utf-8")
-    pins = load_pin_map(path)
-    assert (pins.next, pins.buzzer, pins.rating, pins.hold_time, pins.break_kind) == (4, None, (23, 24, 25), 1.5, "rest")
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = parser.parse_args(["--window", "3", "--gpio", "--pin-map", str(path), "--pin", "recall=16",
-                              "--hold-time", "3"])
-    pins = pin_map_from_args(args)
-    assert (pins.next, pins.recall, pins.hold_time) == (4, 16, 3.0)
-
-
-@pytest.mark.parametrize("data, message", [
-    ({"pins": {"next": 6}}, "BCM 6 is used by both"),
-    ({"pins": {"nexxt": 5}}, "unknown pin name"),
-    ({"pins": {"next": 40}}, "outside 0..27"),
-    ({"pins": {"next": "five"}}, "not a BCM pin number"),
-    ({"pins": {"rating": [1, 2]}}, "3, 4 or 5 buttons"),
-    ({"hold_time": 0}, "hold_time must be positive"),
-    ({"colour": "red"}, "unknown pin map keys"),
-])
-def test_bad_pin_maps_name_the_problem(data, message):
-    with pytest.raises(PinMapError, match=message):
-        PinMap.from_mapping(data)
-
-
-def test_cli_requires_a_window_and_refuses_a_bad_pin_map(tmp_path):
-    from counter_app.cli import run
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--gpio"])
-    args = parser.parse_args(["--window", "1", "--gpio", "--demo", "--pin", "next=99"])
-    assert run(args) == 2
-    args = parser.parse_args(["--window", "1", "--demo", "--pin-map", str(tmp_path / "missing.toml"), "--gpio"])
-    assert run(args) == 2
+    path.write_text("[pins]\nnext = 4\n", encoding="utf-8")
+    assert load_toml(path) == {"pins": {"next": 4}}
+    factory.reset()

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
 from broker import messages
-from hub import directory
+from storage import directory
 from hub.dispatcher import Dispatcher
 from storage.models import BookingRow, EventRow, PresenceRow, TicketRow
 from storage.queue_db import QueueDatabase
@@ -75,6 +75,25 @@ def test_refusal_is_stored_too_and_changes_nothing(hub):
     assert reply["error"]["code"] == "no_ticket" and pubs == []
     assert count(hub, EventRow) == events
     assert send(hub, "counter-1", "finish", cid="f1", window=1)[0] == reply
+
+
+def test_window_state_lists_the_actions_the_hub_accepts(hub):
+    def actions(pubs):
+        return next(p.payload for p in pubs if p.topic.endswith("state/window/1"))["actions"]
+
+    send(hub, "kiosk-1", "issue", topic="A", kind="walk_in")
+    reply, pubs = send(hub, "counter-1", "call_next", window=1)
+    assert actions(pubs) == ["recall", "start", "no_show", "transfer"]
+    assert send(hub, "counter-1", "finish", window=1)[0]["error"]["code"] == "illegal_transition"
+    reply, pubs = send(hub, "counter-1", "start", window=1)
+    assert actions(pubs) == ["finish", "transfer"]
+    reply, pubs = send(hub, "counter-1", "finish", window=1)
+    assert reply["ok"] and actions(pubs) == ["call_next", "pause", "close"]
+    assert states_of(hub, 1)["actions"] == ["call_next", "pause", "close"]
+
+
+def states_of(d, n):
+    return next(p.payload for p in d.all_states() if p.topic.endswith(f"state/window/{n}"))
 
 
 @pytest.mark.parametrize("raw, code", [
@@ -197,7 +216,7 @@ def test_hub_starts_with_the_settings_saved_on_the_web(tmp_path):
 
     from hub.runtime import OfficeRuntime, RuntimeSettings
     from queue_core.config import parse_office_config
-    from storage.models import SettingRow
+    from storage import settings
     from tests.queue_core.helpers import office_dict
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     first = QueueDatabase(url, make_config())
@@ -215,7 +234,7 @@ number = 1
 topics = ["A"]
 """
     with first.sessions() as s, s.begin():
-        s.add(SettingRow(office="test", saved_at=datetime.now(timezone.utc), saved_by="boss", toml=saved))
+        settings.save(s, "test", saved, "boss", datetime.now(timezone.utc))
     first.close()
     runtime = OfficeRuntime(RuntimeSettings(config=parse_office_config(data), data_dir=tmp_path, database_url=url))
     assert runtime.db.config.name_ru == "Сохранено на сайте" and len(runtime.db.config.windows) == 1
@@ -233,3 +252,19 @@ def test_call_for_staff_is_logged_once_per_press_and_not_on_replay(hub):
     with hub.db.sessions() as s:
         helps = s.execute(select(PresenceRow.state).where(PresenceRow.state == "help")).scalars().all()
     assert helps == ["help", "help"]
+
+
+def test_call_events_carry_the_recall_count_the_board_lists(hub):
+    def call_event(pubs):
+        return next(p.payload for p in pubs if p.topic.endswith("event/ticket") and p.payload["kind"] in ("called", "recalled"))
+
+    def board(pubs):
+        return next(p.payload for p in pubs if p.topic.endswith("state/board"))["calls"][0]
+
+    send(hub, "kiosk-1", "issue", topic="A", kind="walk_in")
+    _, pubs = send(hub, "counter-1", "call_next", window=1)
+    assert call_event(pubs)["data"]["recalls"] == 0 == board(pubs)["recalls"]
+    for n in (1, 2):
+        _, pubs = send(hub, "counter-1", "recall", window=1)
+        assert call_event(pubs)["kind"] == "recalled"
+        assert call_event(pubs)["data"]["recalls"] == n == board(pubs)["recalls"]

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from hub import directory
 from broker.errors import CommandError
 from hub.service import Hub
+from storage import directory
 from storage.queue_db import QueueDatabase
 from tests.mqtt_fixtures import OFFICE, PASSWORDS, Inbox, wait_until
 from tests.queue_core.helpers import MONDAY_10, make_config

@@ -62,3 +62,23 @@ def test_conf_has_the_settings_that_matter(tmp_path):
     for line in ["listener 1883 127.0.0.1", "set_tcp_nodelay true", "max_queued_messages 10000",
                  "allow_anonymous false", f"password_file {tmp_path / 'passwd'}"]:
         assert line in conf.splitlines()
+
+
+def test_the_deploy_acl_example_is_what_the_generator_writes():
+    """deploy/mosquitto/acl.example shows one block per role: each is acl_text's, word for word."""
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "acl.example").read_text()
+    shown = {}
+    for block in example.split("\n\n"):
+        lines = [line for line in block.splitlines() if line and not line.startswith("#")]
+        if lines and lines[0].startswith("user "):
+            shown[lines[0][5:]] = lines[1:]
+    roles = {"hub": "hub", "kiosk-1": "kiosk", "counter-3": "counter", "rating-3": "rating", "admin-1": "admin",
+             "board-hall": "board"}
+    generated = acl_text("mek", [Device(d, r, "p") for d, r in roles.items()])
+    for block in generated.split("\n\n"):
+        lines = [line for line in block.splitlines() if line and not line.startswith("#")]
+        if lines:
+            assert shown[lines[0][5:]] == lines[1:], lines[0]
+    assert set(shown) == set(roles)

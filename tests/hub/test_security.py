@@ -1,4 +1,4 @@
-"""mosquitto users and ACL generated from the device list (ARCHITECTURE §5 security)."""
+"""mosquitto users and ACL generated from the device list (docs/architecture.md §5, security)."""
 import pytest
 
 from broker import messages
@@ -64,14 +64,18 @@ def test_kiosk_reads_only_its_own_replies_and_state(mosquitto_broker, bus):
     assert t.reply("kiosk-2") not in got.items and t.event not in got.items
 
 
-def test_board_cannot_send_commands(mosquitto_broker, bus):
+def test_board_sends_commands_only_as_itself(mosquitto_broker, bus):
+    """Any role may ping (docs/contract.md), so a board has its own cmd topic: but no other."""
     t = mosquitto_broker.topics
     seen = Inbox()
     hub = mosquitto_broker.connection("hub")
     hub.subscribe(t.all, lambda topic, payload, retained: None if retained else seen(topic))
     bus.start(hub)
     board = bus.start(mosquitto_broker.connection("board-1"))
+    forbidden = [t.cmd("kiosk-1"), t.state("board"), t.event]
+    for topic in forbidden:
+        board.publish(topic, messages.request("ping")).wait_for_publish(5)
     board.publish(t.cmd("board-1"), messages.request("ping")).wait_for_publish(5)
     board.publish(t.status("board-1"), b'{"v":1,"marker":1}').wait_for_publish(5)
     seen.wait_for(lambda topic: topic == t.status("board-1"))
-    assert t.cmd("board-1") not in seen.items
+    assert t.cmd("board-1") in seen.items and not set(forbidden) & set(seen.items)

@@ -1,9 +1,9 @@
 """``talon kiosk`` options and the kiosk benchmark (its keys, never its values)."""
 import argparse
 
+from bench import kiosk as bench
 from hardware.printer import TicketPrinter
 from hardware.printer_fake import FakePrinter
-from bench import kiosk as bench
 from kiosk import cli
 
 

@@ -526,3 +526,10 @@ def test_kiosk_strings_are_polite():
     for value in STRINGS["ru"].values():
         for word in ("Явит", "Пройдит", "Вы должны", "Вы обязаны"):
             assert word not in value
+
+
+def test_kiosk_keeps_its_state_when_the_hub_sends_garbage(kiosk, bus):
+    before = kiosk.view()
+    bus.set_state("config", {"v": 1, "topics": [{"name": "no code"}]})
+    bus.set_state("queue", {"v": 1, "topics": {"A": {"waiting": "many"}}})
+    assert kiosk.view() == before and kiosk.config.topics

@@ -50,11 +50,53 @@ def test_full_lifecycle_records_timings(office):
     assert t.number not in office.tickets
 
 
-def test_finish_without_start_counts_service_from_call(office):
+def test_done_requires_start_when_the_office_uses_the_start_step(office):
+    assert office.config.start_step
     t = office.issue("A", T0)
     office.call_next(1, T0 + minutes(1))
-    office.finish(1, T0 + minutes(6))
+    before = office.digest()
+    with pytest.raises(errors.IllegalTransition, match="before Start"):
+        office.finish(1, T0 + minutes(6))
+    assert office.digest() == before and "finish" not in office.allowed_actions(1)
+    office.start(1, T0 + minutes(2))
+    assert "finish" in office.allowed_actions(1)
+    assert office.finish(1, T0 + minutes(6)) is t
+
+
+def test_without_the_start_step_done_follows_the_call_and_start_is_refused():
+    o = Office(make_config(windows=3, start_step=False))
+    o.open(1, T0)
+    t = o.issue("A", T0)
+    o.call_next(1, T0 + minutes(1))
+    assert o.allowed_actions(1) == ("recall", "finish", "no_show", "transfer")
+    with pytest.raises(errors.IllegalTransition, match="Start step"):
+        o.start(1, T0 + minutes(2))
+    o.finish(1, T0 + minutes(6))
     assert t.leg.started_at == t.leg.called_at
+
+
+@pytest.mark.parametrize("setup, window, expected", [
+    (lambda o: None, 1, ("call_next", "pause", "close")),
+    (lambda o: o.close(1, T0), 1, ("open",)),
+    (lambda o: o.pause(1, "lunch", T0), 1, ("close", "open")),
+    (lambda o: (o.issue("A", T0), o.call_next(1, T0)), 1, ("recall", "start", "no_show", "transfer")),
+    (lambda o: (o.issue("A", T0), o.call_next(1, T0), o.start(1, T0)), 1, ("finish", "transfer")),
+    (lambda o: (o.pause(1, "lunch", T0), o.pause(2, "rest", T0)), 3, ("call_next", "close")),  # last open one
+])
+def test_allowed_actions_follow_the_window(office, setup, window, expected):
+    setup(office)
+    assert office.allowed_actions(window) == expected
+
+
+def test_allowed_actions_of_an_unknown_window_is_an_error(office):
+    with pytest.raises(errors.UnknownWindow):
+        office.allowed_actions(42)
+
+
+def test_a_paused_window_is_not_paused_again(office):
+    office.pause(1, "lunch", T0)
+    with pytest.raises(errors.IllegalTransition, match="already on a break"):
+        office.pause(1, "rest", T0)
 
 
 @pytest.mark.parametrize("action", ["recall", "start", "finish", "no_show"])
@@ -141,6 +183,7 @@ def test_transfer_to_window_only_that_window_may_call(office):
     office.call_next(1, T0 + minutes(2))      # А001
     office.call_next(2, T0 + minutes(2))      # А002
     office.transfer(2, T0 + minutes(3), to_window=3)
+    office.start(1, T0 + minutes(3))
     office.finish(1, T0 + minutes(3))
     assert office.call_next(1, T0 + minutes(4)) is None
     assert office.call_next(3, T0 + minutes(4)) is t
@@ -154,6 +197,7 @@ def test_priority_first_but_at_most_k_in_a_row():
     order = []
     for i in range(4):
         order.append(o.call_next(1, T0 + minutes(10 + i)).number)
+        o.start(1, T0 + minutes(10 + i))
         o.finish(1, T0 + minutes(10 + i))
     assert order == [prio[0].number, prio[1].number, walk.number, prio[2].number]
 
@@ -162,6 +206,7 @@ def test_due_booking_goes_before_walk_ins(office):
     walk = office.issue("A", T0)
     booked = office.check_in("A", T0 + minutes(5), "1234", T0 + minutes(1))
     assert office.call_next(1, T0 + minutes(2)) is walk          # booking not due yet
+    office.start(1, T0 + minutes(3))
     office.finish(1, T0 + minutes(3))
     later = office.issue("A", T0 + minutes(4))
     assert office.call_next(1, T0 + minutes(6)) is booked        # due now, ahead of `later`
@@ -211,6 +256,7 @@ def test_rating_only_for_the_ticket_just_finished(office):
     office.call_next(1, T0)
     with pytest.raises(errors.NoTicket):
         office.rate(1, t.number, 5, T0)
+    office.start(1, T0 + minutes(1))
     office.finish(1, T0 + minutes(1))
     with pytest.raises(errors.IllegalTransition):
         office.rate(1, t.number, 6, T0)

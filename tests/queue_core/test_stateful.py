@@ -19,7 +19,7 @@ TOPICS = ["A", "R", "C"]
 @st.composite
 def offices(draw):
     data = office_dict(windows=draw(st.integers(1, 4)), policy=draw(st.sampled_from(["fifo", "norm_aware"])),
-                       priority_max_in_row=draw(st.integers(1, 3)))
+                       priority_max_in_row=draw(st.integers(1, 3)), start_step=draw(st.booleans()))
     for w in data["windows"]:
         w["topics"] = draw(st.lists(st.sampled_from(TOPICS), min_size=1, max_size=3, unique=True))
     data["calendar"] = {"hours": {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
@@ -48,6 +48,23 @@ class QueueMachine(RuleBasedStateMachine):
             return None
         finally:
             self.events.extend(self.office.take_events()[0])
+
+    def _window_op(self, op, w, *args, **kw):
+        """A window op, checked against ``allowed_actions``: listed ops succeed and change
+        the state; ops left out are refused or change nothing."""
+        allowed = op in self.office.allowed_actions(w)
+        before, refused = self.office.digest(), False
+        try:
+            getattr(self.office, op)(w, *args, **kw)
+        except QueueError:
+            refused = True
+        finally:
+            self.events.extend(self.office.take_events()[0])
+        if allowed:
+            assert not refused, f"{op} at window {w} was listed as allowed but refused"
+            assert op == "call_next" or self.office.digest() != before, f"allowed {op} changed nothing"
+        else:
+            assert refused or self.office.digest() == before, f"{op} at window {w} was not listed but worked"
 
     @rule(minutes=st.integers(0, 10))
     def tick(self, minutes):
@@ -97,23 +114,26 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), action=st.sampled_from(["recall", "start", "finish", "no_show"]))
     def act(self, data, action):
-        self._do(getattr(self.office, action), data.draw(st.sampled_from(self.windows)), self.now)
+        self._window_op(action, data.draw(st.sampled_from(self.windows)), self.now)
 
     @rule(data=st.data())
     def transfer(self, data):
         w = data.draw(st.sampled_from(self.windows))
-        if data.draw(st.booleans()):
-            self._do(self.office.transfer, w, self.now, topic=data.draw(st.sampled_from(TOPICS)))
+        current = self.office.current(w)
+        topics = [t for t in TOPICS if current is None or t != current.topic]
+        targets = [n for n in self.windows if n != w]
+        if targets and data.draw(st.booleans()):    # a valid target: the op's rule alone decides
+            self._window_op("transfer", w, self.now, to_window=data.draw(st.sampled_from(targets)))
         else:
-            self._do(self.office.transfer, w, self.now, to_window=data.draw(st.sampled_from(self.windows)))
+            self._window_op("transfer", w, self.now, topic=data.draw(st.sampled_from(topics)))
 
-    @rule(data=st.data(), op=st.sampled_from(["open", "close", "pause"]))
+    @rule(data=st.data(), op=st.sampled_from(["open", "close", "pause", "call_next"]))
     def window_state(self, data, op):
         w = data.draw(st.sampled_from(self.windows))
         if op == "pause":
-            self._do(self.office.pause, w, data.draw(st.sampled_from(["technical", "lunch", "rest"])), self.now)
+            self._window_op("pause", w, data.draw(st.sampled_from(["technical", "lunch", "rest"])), self.now)
         else:
-            self._do(getattr(self.office, op), w, self.now)
+            self._window_op(op, w, self.now)
 
     @precondition(lambda self: self.office.waiting())
     @rule(data=st.data())

@@ -139,3 +139,36 @@ def test_every_route_and_role(client, auth, user, path, needed):
 
 def test_public_booking_page_needs_no_login(client):
     assert client.get("/book").status_code == 200
+
+
+def test_error_pages_speak_russian_and_english_on_request(app, client):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("boom")
+    r = client.get("/no-such-page")
+    assert r.status_code == 404 and "Страница не найдена" in r.text and 'lang="ru"' in r.text
+    assert "Not Found" not in r.text and "requested URL" not in r.text
+    r = client.get("/no-such-page?lang=en")
+    assert r.status_code == 404 and "Page not found" in r.text
+    client.get("/?lang=ru")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    r = client.get("/boom")
+    assert r.status_code == 500 and "На сервере произошла ошибка" in r.text and "Internal Server Error" not in r.text
+
+
+def test_the_demo_login_opens_every_page(tmp_path):
+    """The demo makes its web user an admin: settings are the admin's (server/auth.py), and
+    whoever runs the demo owns the office."""
+    from types import SimpleNamespace
+
+    from simulation.demo_cli import _web_login
+    from storage.engine import init_db, make_engine, make_sessionmaker
+    from storage.users import get
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    init_db(engine)
+    sessions = make_sessionmaker(engine)
+    user, _password = _web_login(SimpleNamespace(runtime=SimpleNamespace(db=SimpleNamespace(sessions=sessions))))
+    with sessions() as s:
+        assert get(s, user).role == "admin"
+    engine.dispose()

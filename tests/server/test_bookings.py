@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from server.bookings import purge_personal_data
+from storage.bookings import purge_personal_data
 from storage.models import BookingRow
 from tests.server.conftest import NOW, csrf_from
 

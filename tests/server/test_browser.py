@@ -124,8 +124,8 @@ def test_bad_period_and_settings_error_in_the_browser(server, page, tmp_path):
     page.goto(base + "/settings/")
     text = page.locator("textarea[name=toml]").input_value()
     page.locator("textarea[name=toml]").fill(text.replace('topics = ["D", "O"]', 'topics = ["D"]'))
-    page.click("button.primary")
-    expect(page.locator("#settings-error")).to_contain_text("topics[3]")
+    page.click("#toml-form button.primary")
+    expect(page.locator("#settings-error")).to_contain_text("Тема 4 (O) — тему 'O' не обслуживает ни одно окно")
     shot(page, tmp_path, "settings-error")
 
 
@@ -135,7 +135,7 @@ def office_hub():
     """``OfficeRuntime`` as ``talon hub`` runs it: mosquitto, the dispatcher and the web on free
     ports; a kiosk and a counter provisioned; an office open around the clock, whose clock
     reads a quarter past noon today so the test never meets the closing hour."""
-    from hub import directory
+    from storage import directory
     from bench.harness import office_toml
     from hub.brokers import find_mosquitto
     from hub.runtime import OfficeRuntime, RuntimeSettings
@@ -210,7 +210,7 @@ def test_live_dashboard_report_and_exports_through_a_real_hub(office_hub, page, 
         page.click("#export-csv")
     csv_file = info.value
     assert csv_file.suggested_filename.endswith(".csv")
-    rows = list(csv.reader(io.StringIO(Path(csv_file.path()).read_text(encoding="utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(Path(csv_file.path()).read_text(encoding="utf-8-sig")), delimiter=";"))
     assert rows[0][0] == "Сводный отчёт"
     header = next(r for r in rows if r and r[0] == "По теме обращения")
     topic_row = next(r for r in rows if r and r[0].startswith("А — "))

@@ -118,3 +118,43 @@ def test_a_visitors_call_for_staff_is_an_alert_for_ten_minutes(app, client, auth
     help_alerts = [a for a in snap["alerts"] if a["kind"] == "help"]
     assert [a["text"] for a in help_alerts] == ["Посетителю нужна помощь у kiosk1 (2 мин назад)"]
     assert {d["device"]: d["state"] for d in snap["devices"]} == {"kiosk1": "online"}   # still online
+
+
+def test_alerts_write_numbers_as_the_tables_do(app, client, auth):
+    """«48,4» in Russian, as in the tables, and «48.4» in English."""
+    db = live_db(app)
+    db.transaction(lambda s, o: o.issue("A", NOW - timedelta(minutes=48, seconds=24), enforce_hours=False))
+    db.close()
+    auth.login("oper")
+    wait = [a["text"] for a in client.get("/snapshot.json").get_json()["alerts"] if a["kind"] == "wait"]
+    assert wait and "ждёт 48,4 мин" in wait[0] and "48.4" not in wait[0]
+    client.get("/?lang=en")
+    wait = [a["text"] for a in client.get("/snapshot.json").get_json()["alerts"] if a["kind"] == "wait"]
+    assert "waited 48.4 min" in wait[0]
+
+
+def test_staff_appear_by_name_not_by_sign_in_code(app, client, auth):
+    from storage import directory
+    with app.extensions["talon"].sessions.begin() as s:
+        directory.add_operator(s, app.extensions["talon"].config.office_id, "ivanova", "Иванова Мария", "1234")
+        directory.add_operator(s, app.extensions["talon"].config.office_id, "operator1", "Петров Пётр", "1234")
+    db = live_db(app)
+    db.transaction(lambda s, o: o.sign_in(1, "ivanova", NOW - timedelta(minutes=30)))
+    db.close()
+    auth.login("head")
+    w1 = client.get("/snapshot.json").get_json()["windows"][0]
+    assert w1["operator"] == "ivanova" and w1["operator_name"] == "Иванова Мария"
+    page = client.get("/reports/operators?period=week&date=2026-11-16").text
+    assert '<option value="operator1" >Петров Пётр</option>' in page      # the filter: a name, sent as the code
+    table = page[page.index("<tbody>"):]
+    assert "Петров Пётр" in table and ">operator1<" not in table
+    summary = client.get("/reports/summary?period=week&date=2026-11-16&group=operator").text
+    assert "Петров Пётр" in summary[summary.index("<tbody>"):]
+    assert "Петров Пётр" in client.get("/reports/operators.csv?period=week&date=2026-11-16").data.decode()
+
+
+def test_device_table_has_a_header(client, auth):
+    auth.login("oper")
+    html = client.get("/").text
+    devices = html[html.index('id="devices"'):]
+    assert "<thead>" in devices[:devices.index("</table>")] and "Устройство" in devices

@@ -60,8 +60,15 @@ DAY = "period=day&date=2026-11-16"
 
 
 def read_csv(data: bytes) -> list[list[str]]:
+    """The CSV as a Russian Excel reads it: UTF-8 with a BOM, «;» between cells."""
     assert data.startswith("\ufeff".encode())
-    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
+
+def num(cell: str) -> float:
+    """A number written with a decimal comma («8,75»), as a Russian Excel reads it."""
+    assert "." not in cell, cell
+    return float(cell.replace(",", "."))
 
 
 def test_summary_csv_matches_hand_computation(head):
@@ -69,14 +76,14 @@ def test_summary_csv_matches_hand_computation(head):
     header = next(r for r in rows if r and r[0] == "По теме обращения")
     a = dict(zip(header, next(r for r in rows if r and r[0].startswith("А —"))))
     assert a["Талонов"] == "4" and a["Обслужено"] == "3" and a["Не явились"] == "1"
-    assert float(a["Среднее время ожидания в очереди"]) == pytest.approx((4 + 8 + 15) / 3, abs=0.01)
-    assert float(a["Ожидание, p90"]) == 15                        # nearest rank: ceil(0.9*3) = 3rd
-    assert float(a["Доля в нормативе (ожидание)"]) == pytest.approx(2 / 3, abs=1e-3)   # 4, 8 <= 10
+    assert num(a["Среднее время ожидания в очереди"]) == pytest.approx((4 + 8 + 15) / 3, abs=0.01)
+    assert num(a["Ожидание, p90"]) == 15                        # nearest rank: ceil(0.9*3) = 3rd
+    assert num(a["Доля в нормативе (ожидание)"]) == pytest.approx(2 / 3, abs=1e-3)   # 4, 8 <= 10
     assert a["Ожидание"] == "Соответствует нормативу"             # mean 9 <= 10 (МЭК judges the mean)
-    assert float(a["Среднее время приёма"]) == pytest.approx(5.0)   # (3 + 5 + 7) / 3
-    assert float(a["Доля в нормативе (приём)"]) == pytest.approx(2 / 3, abs=1e-3)      # 3, 5 <= 5
+    assert num(a["Среднее время приёма"]) == pytest.approx(5.0)   # (3 + 5 + 7) / 3
+    assert num(a["Доля в нормативе (приём)"]) == pytest.approx(2 / 3, abs=1e-3)      # 3, 5 <= 5
     r = dict(zip(header, next(r for r in rows if r and r[0].startswith("Р —"))))
-    assert float(r["Среднее время приёма"]) == 12 and r["Приём"] == "Не соответствует нормативу"   # 12 > 10
+    assert num(r["Среднее время приёма"]) == 12 and r["Приём"] == "Не соответствует нормативу"   # 12 > 10
     hours = rows[rows.index(["Нагрузка по часам"]) + 2:]
     assert hours[0][:3] == ["10:00", "5", "4"]
 
@@ -145,14 +152,14 @@ def test_disclosure_matches_hand_computation(head):
     rows = read_csv(head.get("/reports/disclosure.csv?year=2026").data)
     nov = next(r for r in rows if r and r[0] == "2026-11")
     # wait until service starts: A 5, 8, 16 and R 3 -> 8; service 3, 5, 7, 12 -> 6.75
-    assert nov[1] == "4" and float(nov[2]) == pytest.approx(8.0) and float(nov[3]) == pytest.approx(6.75)
+    assert nov[1] == "4" and num(nov[2]) == pytest.approx(8.0) and num(nov[3]) == pytest.approx(6.75)
     assert next(r for r in rows if r and r[0] == "2026-10")[2] == ""
 
 
 def test_csat_matches_hand_computation(head):
     rows = read_csv(head.get("/reports/csat.csv?year=2026&half=2").data)
     main = next(r for r in rows if r and r[0].startswith("2026"))
-    assert main[1] == "2" and float(main[2]) == 3.5 and float(main[3]) == 0.5   # ratings 2 and 5
+    assert main[1] == "2" and num(main[2]) == 3.5 and num(main[3]) == 0.5   # ratings 2 and 5
     dist = {r[0]: r[1] for r in rows if r and r[0] in "12345" and len(r) == 2}
     assert dist == {"1": "0", "2": "1", "3": "0", "4": "0", "5": "1"}
     assert head.get("/reports/csat?year=2026&half=3").status_code == 400
@@ -163,16 +170,16 @@ def test_operator_productivity(head):
     header = rows[3]
     p = dict(zip(header, rows[4]))
     assert p["Сотрудник"] == "petrova" and p["Обслужено"] == "4" and p["Дней"] == "1"
-    assert float(p["Часов приёма"]) == pytest.approx((3 + 5 + 7 + 12) / 60, abs=0.01)
+    assert num(p["Часов приёма"]) == pytest.approx((3 + 5 + 7 + 12) / 60, abs=0.01)
     # within the norm of each leg's own topic: A 3, 5 of 3, 5, 7 (norm 5); R 12 > 10 -> 2 of 4
-    assert float(p["Доля в нормативе (приём)"]) == 0.5
+    assert num(p["Доля в нормативе (приём)"]) == 0.5
     assert p["Не явились"] == "1"
 
 
 def test_noshows_report(head):
     rows = read_csv(head.get(f"/reports/noshows.csv?{DAY}").data)
     a = next(r for r in rows if r and r[0].startswith("А —"))
-    assert a[1:4] == ["4", "1", "0.25"]
+    assert a[1:4] == ["4", "1", "0,25"]
 
 
 def test_downtime_report(tiny, head):
@@ -182,7 +189,7 @@ def test_downtime_report(tiny, head):
         s.add(PresenceRow(office="test", device="kiosk1", at=m(75), state="online"))
     rows = read_csv(head.get(f"/reports/downtime.csv?{DAY}").data)
     k = next(r for r in rows if r and r[0] == "kiosk1")
-    assert float(k[1]) == 75 and float(k[2]) == 75 and k[3] == "да"
+    assert num(k[1]) == 75 and num(k[2]) == 75 and k[3] == "да"
 
 
 def test_monthly_report_and_print_page(head):
@@ -222,3 +229,14 @@ def test_reports_index_redirects_to_the_summary(head):
 def test_reports_in_english(head):
     r = head.get(f"/reports/summary?{DAY}&lang=en")
     assert "Summary report" in r.text and "Meets the norm" in r.text and "9.0" in r.text
+
+
+def test_csv_for_a_russian_excel_and_an_english_one(head):
+    """Russian: «;» and decimal commas (Excel set to Russian splits and reads them); English: decimal points."""
+    text = head.get(f"/reports/summary.csv?{DAY}").data.decode("utf-8-sig")
+    assert text.splitlines()[0] == "Сводный отчёт;16.11.2026" and "9,0" in text
+    rows = read_csv(head.get(f"/reports/summary.csv?{DAY}&lang=en").data)
+    header = next(r for r in rows if r and r[0] == "By topic")
+    a = dict(zip(header, next(r for r in rows if r and r[0].startswith("А —"))))
+    assert a["Mean wait"] == "9.0"
+    head.get("/?lang=ru")

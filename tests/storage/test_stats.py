@@ -94,6 +94,7 @@ def test_csat_share_of_four_and_five(small_day):
     db = small_day
     t, _ = db.transaction(lambda s, o: o.issue("A", MONDAY_10 + minutes(50)))
     db.transaction(lambda s, o: o.call_next(1, MONDAY_10 + minutes(50)))
+    db.transaction(lambda s, o: o.start(1, MONDAY_10 + minutes(51)))
     db.transaction(lambda s, o: o.finish(1, MONDAY_10 + minutes(55)))
     db.transaction(lambda s, o: o.rate(1, t.number, 4, MONDAY_10 + minutes(56)))
     start, end = stats.half_year(2026, 2, db.office.tz)
