@@ -85,6 +85,7 @@ class Dispatcher:
         self.operator_names: dict[str, str] = {}
         self.presence: dict[str, tuple[str, str | None]] = {}   # device -> (state, printer state)
         self.help_seen: dict[str, str] = {}     # device -> the last «Вызов персонала» it reported
+        self.window_actions: dict[int, tuple[str, ...]] = {}   # window -> the actions last published
         self.calls: deque[dict] = deque(maxlen=db.config.board_history)
         self.seen = SeenCommands()
         self.queue_dirty = False
@@ -118,8 +119,7 @@ class Dispatcher:
         pubs = [Publication(self.topics.state("config"), states.config_state(self.office), True),
                 Publication(self.topics.state("queue"), states.queue_state(self.office, now), True),
                 Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True)]
-        pubs += [Publication(self.topics.window_state(n), states.window_state(self.office, n, self.operator_names),
-                             True) for n in self.office.windows]
+        pubs += [self._window_publication(n, now) for n in self.office.windows]
         return pubs
 
     def apply_config(self, config) -> list[Publication]:
@@ -132,9 +132,20 @@ class Dispatcher:
         return self.all_states()
 
     def refresh(self) -> list[Publication]:
-        """The queue state ages with the clock (oldest waits, cut-offs): republish it."""
+        """The queue state ages with the clock (oldest waits, cut-offs): republish it, and
+        the window states whose ``actions`` the clock changed (the last open window may
+        close once the working hours end)."""
         self.queue_dirty = False
-        return [Publication(self.topics.state("queue"), states.queue_state(self.office, self.clock()), True)]
+        now = self.clock()
+        pubs = [Publication(self.topics.state("queue"), states.queue_state(self.office, now), True)]
+        pubs += [self._window_publication(n, now) for n in self.office.windows
+                 if self.window_actions.get(n) != self.office.allowed_actions(n, now)]
+        return pubs
+
+    def _window_publication(self, n: int, now: datetime) -> Publication:
+        self.window_actions[n] = self.office.allowed_actions(n, now)
+        return Publication(self.topics.window_state(n), states.window_state(self.office, n, self.operator_names, now),
+                           True)
 
     def flush(self) -> list[Publication]:
         """The queue state, if commands changed it since it was last published. The hub
@@ -213,16 +224,8 @@ class Dispatcher:
                                  segment=a.get("segment"))
             case "checkin":
                 t = self._check_in(uow, a["code"], now)
-            case "sign_in":
-                self._check_pin(uow, a["operator"], a["pin"])
-                office.sign_in(w, a["operator"], now)
-                return {"window": states.window_state(office, w, self.operator_names)}
-            case "open" | "close":
-                getattr(office, op)(w, now)
-                return {"window": states.window_state(office, w, self.operator_names)}
-            case "pause":
-                office.pause(w, a["kind"], now)
-                return {"window": states.window_state(office, w, self.operator_names)}
+            case "sign_in" | "open" | "close" | "pause":
+                return self._apply_to_window(uow, op, a, now)
             case "call_next":
                 t = office.call_next(w, now)
                 return {"ticket": None if t is None else states.ticket_payload(t)}
@@ -242,6 +245,18 @@ class Dispatcher:
             case _:
                 raise refusal("unknown_op", f"Неизвестная команда «{op}»", f"unknown operation {op!r}")
         return {"ticket": states.ticket_payload(t)}
+
+    def _apply_to_window(self, uow: UnitOfWork, op: str, a: dict, now: datetime) -> dict:
+        """The commands that change a window's state; the reply is the window's new state."""
+        office, w = uow.office, a["window"]
+        if op == "sign_in":
+            self._check_pin(uow, a["operator"], a["pin"])
+            office.sign_in(w, a["operator"], now)
+        elif op == "pause":
+            office.pause(w, a["kind"], now)
+        else:
+            getattr(office, op)(w, now)
+        return {"window": states.window_state(office, w, self.operator_names, now)}
 
     def _check_pin(self, uow: UnitOfWork, operator: str, pin: str) -> None:
         name = uow.operators.check_pin(operator, pin)
@@ -279,7 +294,7 @@ class Dispatcher:
         if any(e.kind in ("window_opened", "window_paused", "window_closed") for e in events):
             windows = set(self.office.windows)   # whether the others may take a break changed (their ``actions``)
         for n in sorted(windows):
-            yield Publication(self.topics.window_state(n), states.window_state(self.office, n, self.operator_names), True)
+            yield self._window_publication(n, now)
         if any(e.kind.startswith("window_") for e in events):
             yield from self.refresh()    # windows opening or closing change what kiosks offer: at once
         else:

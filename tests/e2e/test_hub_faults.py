@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage import directory
 from broker.errors import HubUnreachable
 from hub.service import Hub
 from queue_core.config import parse_office_toml
+from storage import directory
 from storage.models import EventRow, TicketRow
 from storage.queue_db import QueueDatabase
 from tests.mqtt_fixtures import PASSWORDS, BrokerHandle, Inbox, broker_dir, start_mosquitto

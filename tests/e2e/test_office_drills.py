@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from storage import directory
+from bench.netcut import CuttableProxy
 from broker.client import HubClient
 from broker.errors import HubUnreachable
 from hub.service import Hub
 from queue_core.config import parse_office_toml
-from bench.netcut import CuttableProxy
+from storage import directory
 from storage.models import EventRow, TicketRow
 from storage.queue_db import QueueDatabase
 from tests.mqtt_fixtures import PASSWORDS, Inbox, wait_until

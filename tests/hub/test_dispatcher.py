@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
 from broker import messages
-from storage import directory
 from hub.dispatcher import Dispatcher
+from storage import directory
 from storage.models import BookingRow, EventRow, PresenceRow, TicketRow
 from storage.queue_db import QueueDatabase
 from tests.queue_core.helpers import MONDAY_10, make_config

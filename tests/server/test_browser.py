@@ -135,13 +135,13 @@ def office_hub():
     """``OfficeRuntime`` as ``talon hub`` runs it: mosquitto, the dispatcher and the web on free
     ports; a kiosk and a counter provisioned; an office open around the clock, whose clock
     reads a quarter past noon today so the test never meets the closing hour."""
-    from storage import directory
     from bench.harness import office_toml
     from hub.brokers import find_mosquitto
     from hub.runtime import OfficeRuntime, RuntimeSettings
     from queue_core.config import parse_office_toml
     from server.serve import start_office_web
     from server.users import add_user
+    from storage import directory
     from tests.mqtt_fixtures import broker_dir, free_port
 
     if not find_mosquitto():
