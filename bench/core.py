@@ -83,7 +83,7 @@ def generate_tickets(url: str, count: int, year: int = 2026, seed: int = 1) -> N
 
 def run(quick: bool = False) -> dict:
     from queue_core.config import office_from_profile
-    from storage import stats
+    from storage import disclosure, stats
     from storage.engine import make_engine, make_sessionmaker
 
     tickets = 100_000 if quick else 1_000_000
@@ -102,7 +102,7 @@ def run(quick: bool = False) -> dict:
         with sessions() as s:
             monthly_ms = median_ms(lambda: stats.report(s, config, *month), 5)
             rows = len(stats.fetch_legs(s, config.office_id, *month))
-            disclosure_ms = median_ms(lambda: stats.disclosure(s, config, 2026), 3)
+            disclosure_ms = median_ms(lambda: disclosure.disclosure(s, config, 2026), 3)
     return {
         "ops_per_s": round(statistics.median(ops)),
         "ops_per_s_runs": [round(x) for x in ops],

@@ -168,6 +168,7 @@ class TopicInfo:
     service_norm_min: float | None = None
     aggregation: str | None = None
     cutoff: str | None = None
+    per_account: bool = False          # service norm per personal account: Done asks how many
 
     @classmethod
     def from_payload(cls, d: Mapping[str, Any], path: str = "topic") -> TopicInfo:
@@ -176,7 +177,8 @@ class TopicInfo:
                    name=Name.parse(d.get("name"), f"{path}.name"), segment=_opt_str(d, "segment", path),
                    wait_norm_min=_opt_float(d, "wait_norm_min", path),
                    service_norm_min=_opt_float(d, "service_norm_min", path),
-                   aggregation=_opt_str(d, "aggregation", path), cutoff=_opt_str(d, "cutoff", path))
+                   aggregation=_opt_str(d, "aggregation", path), cutoff=_opt_str(d, "cutoff", path),
+                   per_account=_bool(d, "per_account", path, False))
 
     def label(self, lang: str) -> str:
         return self.name.get(lang, self.code)
@@ -454,6 +456,7 @@ class Ticket:
     recalls: int = 0
     priority_category: str | None = None
     booking_time: str | None = None
+    assisted: bool = False             # marked for assisted service (docs/contract.md)
 
     @classmethod
     def from_payload(cls, payload: Any) -> Ticket:
@@ -466,7 +469,8 @@ class Ticket:
                    people_ahead=_opt_int(d, "people_ahead", "ticket"), eta_min=_opt_float(d, "eta_min", "ticket"),
                    window=_opt_int(d, "window", "ticket"), recalls=_opt_int(d, "recalls", "ticket") or 0,
                    priority_category=_opt_str(d, "priority_category", "ticket"),
-                   booking_time=_opt_str(d, "booking_time", "ticket"))
+                   booking_time=_opt_str(d, "booking_time", "ticket"),
+                   assisted=_bool(d, "assisted", "ticket", False))
 
 
 # --- event/ticket ---------------------------------------------------------------------------

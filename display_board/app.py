@@ -65,10 +65,14 @@ def finish_frame() -> None:
 
 
 def load_kv() -> None:
+    """Load ``board.kv`` once per process. Its rules are applied to every widget once per
+    load: a second load builds each label twice, one over the other (a hall board showing
+    «Р032 3 Р032 3»). ``BoardApp.load_kv`` comes here too instead of Kivy's own
+    ``App.load_kv``, which would load ``board.kv`` by the app's name a second time."""
     global _kv_loaded
-    if not _kv_loaded:
+    if not _kv_loaded and str(KV_FILE) not in Builder.files:
         Builder.load_file(str(KV_FILE))
-        _kv_loaded = True
+    _kv_loaded = True
 
 
 class FitLabel(Label):
@@ -291,6 +295,11 @@ class BoardApp(App):
         self._frame_pending: str | None = None
         self._offline: str = ""
 
+    def load_kv(self, filename=None) -> bool:
+        """Instead of Kivy's load by the app's name (``board.kv`` again): see ``load_kv``."""
+        load_kv()
+        return True
+
     def build(self):
         self.title = "Talon"
         self.view = WindowView() if isinstance(self.presenter, WindowPresenter) else BoardView()
@@ -356,8 +365,10 @@ class BoardApp(App):
         return True  # flipped already: skip the default flip
 
     def on_start(self):
+        from host.stopping import stop_on_sigterm
         from host.watchdog import start_ui_watchdog
         start_ui_watchdog(Clock.schedule_interval, "board running")
+        stop_on_sigterm(Clock.schedule_once, self.stop)   # systemd stop: on_stop runs, the bus says offline
 
     def on_stop(self):
         try:

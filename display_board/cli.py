@@ -61,17 +61,22 @@ def build_presenter(bus, args: argparse.Namespace, announcer=None):
                           grid=args.grid, lang=args.lang, voice=not args.no_voice)
 
 
+def build_app(args: argparse.Namespace, bus):
+    """The board app as ``talon board`` runs it, on ``bus`` (its MQTT client, or an
+    in-process hub's bus for tests and ``talon screens``). Call after ``configure_screen``."""
+    from display_board.app import BoardApp
+    from display_board.trace import from_env
+
+    tracer = from_env()   # TALON_TRACE_FILE: timing marks for benchmarks and drills
+    announcer = build_announcer(args, tracer)
+    presenter = build_presenter(bus, args, announcer)
+    return BoardApp(bus, presenter, announcer=announcer, tracer=tracer)
+
+
 def run(args: argparse.Namespace) -> int:
     from broker.client import client_from_args
     from hardware.screen import configure_screen
 
     configure_screen(args.fullscreen, args.size, (1280, 720), images=False)
-    from display_board.app import BoardApp
-    from display_board.trace import from_env
-
-    tracer = from_env()   # TALON_TRACE_FILE: timing marks for benchmarks and drills
-    bus = client_from_args(args, "board")
-    announcer = build_announcer(args, tracer)
-    presenter = build_presenter(bus, args, announcer)
-    BoardApp(bus, presenter, announcer=announcer, tracer=tracer).run()
+    build_app(args, client_from_args(args, "board")).run()
     return 0

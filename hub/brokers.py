@@ -192,9 +192,13 @@ class MosquittoBroker(_Broker):
         self._supervisor.start()
 
     def _spawn(self) -> None:
+        # In a session of its own, so a Ctrl-C in the terminal (SIGINT to the whole
+        # foreground process group) reaches only the hub, which then stops its devices'
+        # connections first and the broker last (``stop``), instead of the broker dying first.
         with self._lock, open(self.log_path, "ab") as out:
             self._proc = subprocess.Popen([self.executable, "-c", str(self.conf_path)],
-                                          stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                          stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                          start_new_session=True)
             self.pid_path.write_text(str(self._proc.pid))
 
     def _supervise(self) -> None:
@@ -202,11 +206,12 @@ class MosquittoBroker(_Broker):
         while not self._stopping.is_set():
             proc = self._proc
             rc = proc.wait()
-            if self._stopping.is_set():
-                return
-            log.error("mosquitto exited (code %s); restarting in %.1f s", rc, delay)
+            # A deliberate stop may reach mosquitto a moment before ``stop`` says so here
+            # (systemd signalling the hub's whole cgroup): give it that moment before
+            # calling the exit a failure.
             if self._stopping.wait(delay):
                 return
+            log.error("mosquitto exited (code %s); restarting", rc)
             self.restarts += 1
             self._spawn()
             if wait_for_port(self.host, self.port, 10.0, alive=lambda: self._proc.poll() is None):

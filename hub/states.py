@@ -16,7 +16,7 @@ def ticket_payload(t: Ticket) -> dict:
     return {"number": t.number, "topic": t.topic, "kind": str(t.kind), "state": str(t.state),
             "issued_at": t.issued_at.isoformat(timespec="seconds"), "people_ahead": t.people_ahead,
             "eta_min": t.eta_min, "window": t.window, "recalls": t.leg.recalls,
-            "priority_category": t.priority_category}
+            "priority_category": t.priority_category, "assisted": t.assisted}
 
 
 def config_state(office: Office) -> dict:
@@ -26,7 +26,7 @@ def config_state(office: Office) -> dict:
                 "languages": list(c.languages), "phone": c.phone, "site": c.site},
         topics=[{"code": t.code, "prefix": t.prefix, "name": {"ru": t.name_ru, "en": t.name_en},
                  "segment": t.segment, "wait_norm_min": t.wait_norm_min, "service_norm_min": t.service_norm_min,
-                 "aggregation": t.aggregation, "cutoff": t.cutoff.strftime("%H:%M") if t.cutoff else None}
+                 "aggregation": t.aggregation, "per_account": t.per_account, "cutoff": t.cutoff.strftime("%H:%M") if t.cutoff else None}
                 for t in c.topics],
         windows=[{"number": w.number, "zone": w.zone, "topics": list(w.topics)} for w in c.windows],
         priority={"mode": c.priority_mode, "categories": [
@@ -58,7 +58,7 @@ def queue_state(office: Office, now: datetime) -> dict:
                           windows_open=sum(s.state is WindowState.OPEN for s in office.windows.values()))
 
 
-def window_state(office: Office, number: int, operator_names: dict[str, str]) -> dict:
+def window_state(office: Office, number: int, operator_names: dict[str, str], now: datetime | None = None) -> dict:
     s = office.windows[number]
     t = office.current(number)
     return messages.state(
@@ -70,7 +70,7 @@ def window_state(office: Office, number: int, operator_names: dict[str, str]) ->
             "started_at": t.leg.started_at.isoformat(timespec="seconds") if t.leg.started_at else None,
             "recalls": t.leg.recalls},
         topics=list(office.config.window(number).topics),
-        actions=list(office.allowed_actions(number)))
+        actions=list(office.allowed_actions(number, now)))
 
 
 def board_state(seq: int, calls: Iterable[dict]) -> dict:

@@ -49,13 +49,20 @@ class KioskApp(App):
         self.presenter = KioskPresenter(bus, printer, options=options)
         self.vm = self.presenter.view()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk")
+        self._stopping = False
         self._shown_choices: dict[str, tuple] = {}
         self.screens = None  # the ScreenManager, once built
 
     # --- threads -----------------------------------------------------------------------
     def post(self, fn, *args) -> None:
-        """Run ``fn(*args)`` on the presenter's worker thread."""
-        self._worker.submit(self._guarded, fn, *args)
+        """Run ``fn(*args)`` on the presenter's worker thread; nothing once the app stops
+        (the bus saying "disconnected" as it closes is no job for the presenter then)."""
+        if self._stopping:
+            return
+        try:
+            self._worker.submit(self._guarded, fn, *args)
+        except RuntimeError:  # the worker was shut down between the check and the submit
+            pass
 
     @staticmethod
     def _guarded(fn, *args) -> None:
@@ -104,6 +111,7 @@ class KioskApp(App):
         Window.bind(on_flip=flipped)
 
     def on_stop(self):
+        self._stopping = True
         for event in getattr(self, "_clock_events", ()):
             event.cancel()
         self._worker.shutdown(wait=False, cancel_futures=True)

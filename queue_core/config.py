@@ -16,7 +16,10 @@ from queue_core.errors import ConfigError
 from queue_core.norms import PROFILES, NormProfile
 
 POLICIES = ("fifo", "norm_aware")
-PRIORITY_MODES = ("out_of_turn", "call_staff")
+PRIORITY_MODES = ("out_of_turn", "individual", "call_staff")
+# modes in which a priority ticket is served in its turn, marked for assisted service, and
+# staff are alerted (``call_staff`` is the older name of ``individual``)
+ASSISTED_MODES = ("individual", "call_staff")
 AGGREGATIONS = ("mean", "max")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
@@ -35,6 +38,7 @@ class Topic:
     cutoff: time | None = None          # no new tickets after this office-local time
     slot_min: int = 15                  # booking slot length
     form: str | None = None             # the norm profile's service form it maps to
+    per_account: bool = False           # service norm per personal account (``finish`` accounts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +80,7 @@ class OfficeConfig:
     profile: NormProfile
     policy: str = "norm_aware"
     priority_mode: str = "out_of_turn"
-    priority_max_in_row: int = 3        # at most K priority calls in a row per window
+    priority_max_in_row: int = 3        # at most K priority calls in a row per window; 0 = no limit
     priority_categories: tuple[PriorityCategory, ...] = ()
     number_width: int = 3
     number_start: int = 1
@@ -219,7 +223,7 @@ def _parse_topic(i: int, t: dict, profile: NormProfile) -> Topic:
         segment=_get(t, "segment", path, str, form.segment if form else "b2c"),
         wait_norm_min=wait, service_norm_min=service, aggregation=aggregation,
         cutoff=_time(t["cutoff"], f"{path}.cutoff") if "cutoff" in t else None,
-        slot_min=slot, form=form.code if form else None,
+        slot_min=slot, form=form.code if form else None, per_account=profile.per_account(form),
     )
 
 
@@ -255,8 +259,8 @@ def parse_office_config(m: dict) -> OfficeConfig:
     topics = _parse_topics(_get(m, "topics", "", list), profile)
     windows = _parse_windows(_get(m, "windows", "", list), topics)
     q = _get(m, "queue", "", dict, {})
-    queue = _parse_queue(q)
-    mode, categories = _parse_priority(_get(m, "priority", "", dict, {}))
+    queue = _parse_queue(q, profile)
+    mode, categories = _parse_priority(_get(m, "priority", "", dict, {}), profile)
     b = _get(m, "board", "", dict, {})
     _unknown_keys(b, {"history", "min_display_s", "notice", "notice_en"}, "board")
     history = _get(b, "history", "board", int, 8)
@@ -328,12 +332,13 @@ def _parse_windows(raw: list, topics: tuple[Topic, ...]) -> tuple[Window, ...]:
     return windows
 
 
-_QUEUE_INTS = {"priority_max_in_row": (3, 1, 100), "number_width": (3, 1, 6), "number_start": (1, 0, 9999),
+_QUEUE_INTS = {"priority_max_in_row": (3, 0, 100), "number_width": (3, 1, 6), "number_start": (1, 0, 9999),
                "booking_early_min": (30, 0, 240), "booking_late_min": (10, 0, 240)}
-"""``[queue]`` integers: key -> (default, least, most)."""
+"""``[queue]`` integers: key -> (default, least, most); ``priority_max_in_row`` defaults
+to the profile's (0: no interleave, a priority ticket is always the next call)."""
 
 
-def _parse_queue(q: dict) -> dict:
+def _parse_queue(q: dict, profile: NormProfile) -> dict:
     """``[queue]`` as keyword arguments of ``OfficeConfig`` (``start_step`` is read by the caller)."""
     _unknown_keys(q, {"policy", "priority_max_in_row", "number_width", "number_start", "start_step",
                       "aging_factor", "default_wait_norm_min", "booking_early_min", "booking_late_min"}, "queue")
@@ -342,6 +347,8 @@ def _parse_queue(q: dict) -> dict:
         raise ConfigError("queue.policy", f"must be one of {POLICIES}, got {policy!r}")
     values: dict = {"policy": policy}
     for key, (default, lo, hi) in _QUEUE_INTS.items():
+        if key == "priority_max_in_row":
+            default = profile.priority_max_in_row
         values[key] = _get(q, key, "queue", int, default)
         if not lo <= values[key] <= hi:
             raise ConfigError(f"queue.{key}", f"must be {lo}..{hi}, got {values[key]}")
@@ -352,10 +359,10 @@ def _parse_queue(q: dict) -> dict:
     return values
 
 
-def _parse_priority(pr: dict) -> tuple[str, tuple[PriorityCategory, ...]]:
-    """``[priority]``: (mode, categories)."""
+def _parse_priority(pr: dict, profile: NormProfile) -> tuple[str, tuple[PriorityCategory, ...]]:
+    """``[priority]``: (mode, categories); the mode defaults to the profile's."""
     _unknown_keys(pr, {"mode", "categories"}, "priority")
-    mode = _get(pr, "mode", "priority", str, "out_of_turn")
+    mode = _get(pr, "mode", "priority", str, profile.priority_mode)
     if mode not in PRIORITY_MODES:
         raise ConfigError("priority.mode", f"must be one of {PRIORITY_MODES}, got {mode!r}")
     cats = []

@@ -1,8 +1,11 @@
 """Who is next for a window: pure functions over the waiting tickets.
 
 Order of precedence (docs/architecture.md §4): a ticket transferred to this very window,
-then priority tickets (at most ``priority_max_in_row`` in a row while others wait),
-then bookings that are due, then the office's policy over everyone else:
+then priority tickets when the office serves them out of turn (``priority_mode =
+"out_of_turn"``; at most ``priority_max_in_row`` in a row while others wait, or always
+first when it is 0, as ОЭК asks, 001:375-377), then bookings that are due, then the
+office's policy over everyone else. In the assisted modes (``individual``,
+``call_staff``, АтомЭнергоСбыт 004:945-949) a priority ticket takes its turn like any other:
 
 * ``fifo`` — earliest issue first, across the topics the window serves;
 * ``norm_aware`` — largest ``elapsed_wait / wait_norm × weight`` first; anyone past
@@ -61,9 +64,11 @@ def choose_next(config: OfficeConfig, window: Window, waiting: Iterable[Ticket],
     targeted = [t for t in pool if t.leg.target_window == window.number]
     if targeted:
         return min(targeted, key=issue_order)
-    priority = [t for t in pool if t.kind is TicketKind.PRIORITY]
-    others = [t for t in pool if t.kind is not TicketKind.PRIORITY]
-    if priority and (not others or priority_streak < config.priority_max_in_row):
+    out_of_turn = config.priority_mode == "out_of_turn"
+    priority = [t for t in pool if out_of_turn and t.kind is TicketKind.PRIORITY]
+    others = [t for t in pool if not (out_of_turn and t.kind is TicketKind.PRIORITY)]
+    limit = config.priority_max_in_row
+    if priority and (not others or not limit or priority_streak < limit):
         return min(priority, key=issue_order)
     due = [t for t in others if t.kind is TicketKind.BOOKING and t.slot_start is not None and t.slot_start <= now]
     if due:

@@ -2,8 +2,8 @@
 
 The model is deliberately simple and its error is measured by the simulator
 (``eta_mae_min``): everyone already waiting for the windows that serve this topic is
-ahead (a walk-in joins the back of that line; a priority visitor is behind priority
-visitors only). Their expected service work, plus half a service for every window
+ahead (a walk-in joins the back of that line; a priority visitor served out of turn is
+behind priority visitors only). Their expected service work, plus half a service for every window
 busy now, is shared by the open windows that serve the topic.
 """
 from __future__ import annotations
@@ -34,8 +34,8 @@ def estimate(config: OfficeConfig, topic: str, kind: TicketKind, waiting: Iterab
     serving = [n for n, s in windows.items()
                if s.state is WindowState.OPEN and topic in config.window(n).topics]
     shared = {code for n in serving for code in config.window(n).topics} or {topic}
-    ahead = [t for t in waiting if t.topic in shared
-             and (kind is not TicketKind.PRIORITY or t.kind is TicketKind.PRIORITY)]
+    out_of_turn = kind is TicketKind.PRIORITY and config.priority_mode == "out_of_turn"
+    ahead = [t for t in waiting if t.topic in shared and (not out_of_turn or t.kind is TicketKind.PRIORITY)]
     if not serving:
         return len(ahead), None
     busy = [windows[n] for n in serving if windows[n].ticket is not None]

@@ -63,6 +63,7 @@ class Ticket:
     slot_start: datetime | None = None  # bookings: wait counts from max(issued_at, slot_start)
     booking_code: str | None = None
     priority_category: str | None = None
+    assisted: bool = False              # marked for assisted service (priority mode individual/call_staff)
     segment: str | None = None
     eta_min: float | None = None        # what the ticket promised, to measure the estimate
     people_ahead: int = 0

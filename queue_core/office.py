@@ -15,7 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from queue_core import calendar
-from queue_core.config import OfficeConfig
+from queue_core.config import ASSISTED_MODES, OfficeConfig
 from queue_core.dispatch import choose_next
 from queue_core.errors import (
     BookingTooEarly,
@@ -101,8 +101,11 @@ class Office:
         while self._number(t.prefix, seq) in self.tickets:   # a ticket left from an earlier day
             seq += 1
         ahead, eta = self.estimate(topic, kind)
+        # АтомЭнергоСбыт's individual format (004:945-949): served in turn, marked, staff alerted
+        assisted = kind is TicketKind.PRIORITY and self.config.priority_mode in ASSISTED_MODES
         self._emit("issued", now, ticket=self._number(t.prefix, seq), topic=topic, data={
             "day": day, "seq_no": seq, "kind": str(kind), "category": category, "segment": segment,
+            "assisted": assisted,
             "slot_start": slot_start.isoformat() if slot_start else None, "booking_code": booking_code,
             "eta_min": eta, "people_ahead": ahead})
         return self.tickets[self._number(t.prefix, seq)]
@@ -151,7 +154,7 @@ class Office:
 
     def close(self, window: int, now: datetime) -> WindowStatus:
         s = self.window_status(window)
-        if self._check(window, "close"):
+        if self._check(window, "close", now):
             self._emit("window_closed", now, window=window)
         return s
 
@@ -232,35 +235,35 @@ class Office:
         return ticket
 
     # ------------------------------------------------------------------ the window rules
-    def allowed_actions(self, window: int) -> tuple[str, ...]:
+    def allowed_actions(self, window: int, now: datetime | None = None) -> tuple[str, ...]:
         """The window ops (``WINDOW_OPS``, contract op names) that would be accepted now and
         change something. Computed by the same ``_check`` every op runs, so an op listed
         here succeeds and an op left out is refused (or, for ``open``/``close`` of a window
         already so, does nothing). Argument checks (a transfer target, an outcome) come on
-        top. ``call_next`` is listed even when nobody waits: it succeeds with no ticket."""
+        top. ``call_next`` is listed even when nobody waits: it succeeds with no ticket.
+        Pass ``now`` as the op would get it: ``close`` depends on the working hours."""
         allowed = []
         for op in WINDOW_OPS:
             try:
-                if self._check(window, op):
+                if self._check(window, op, now):
                     allowed.append(op)
             except QueueError as exc:
                 if isinstance(exc, UnknownWindow):
                     raise
         return tuple(allowed)
 
-    def _check(self, window: int, op: str) -> bool:
+    def _check(self, window: int, op: str, now: datetime | None = None) -> bool:
         """Every rule of what a window may do, in one place. Raises the refusal; returns
-        False when ``op`` is allowed but has nothing to do (opening an open window)."""
+        False when ``op`` is allowed but has nothing to do (opening an open window).
+        ``now`` matters only to ``close`` (the last open window may close outside working
+        hours); without it the working-hours rule applies."""
         s = self.window_status(window)
         if op in _HELD_STATES:
             return self._check_ticket(window, op)
         if op == "open":
             return s.state is not WindowState.OPEN
         if op == "close":
-            if s.ticket is not None:
-                raise WindowBusy(f"window {window} holds ticket {s.ticket}",
-                                 f"Сначала завершите приём талона {s.ticket}")
-            return s.state is not WindowState.CLOSED
+            return self._check_close(window, s, now)
         if op == "pause":
             return self._check_pause(window, s)
         if op == "call_next":
@@ -273,6 +276,28 @@ class Office:
             return True
         raise ValueError(f"unknown window op {op!r}")
 
+    def _check_close(self, window: int, s: WindowStatus, now: datetime | None) -> bool:
+        """Closing: not while holding a ticket; and, like a break (004:1130-1132), not the
+        last open window of an office of more than two during working hours. Outside the
+        calendar's working hours (end of the day, an office-wide break) any window may close."""
+        if s.ticket is not None:
+            raise WindowBusy(f"window {window} holds ticket {s.ticket}",
+                             f"Сначала завершите приём талона {s.ticket}")
+        if s.state is WindowState.CLOSED:
+            return False
+        working = now is None or calendar.is_open(self.config.calendar, now.astimezone(self.tz))
+        if s.state is WindowState.OPEN and working and self._last_open(window):
+            raise BreakNotAllowed(f"window {window} is the last open one of {len(self.windows)} "
+                                  "during working hours (004:1130)",
+                                  "Закрыть окно нельзя: в офисе более двух окон, а остальные сейчас не "
+                                  "принимают. Закрыть последнее окно можно после окончания рабочего дня")
+        return True
+
+    def _last_open(self, window: int) -> bool:
+        """Whether ``window`` is the only open one of an office with more than two windows."""
+        others_open = sum(1 for n, o in self.windows.items() if n != window and o.state is WindowState.OPEN)
+        return len(self.windows) > 2 and others_open == 0
+
     def _check_pause(self, window: int, s: WindowStatus) -> bool:
         """A break: not while closed, serving or already on one, nor for the last open window."""
         if s.state is WindowState.CLOSED:
@@ -282,8 +307,7 @@ class Office:
                                   "Перерыв недоступен: сначала завершите приём текущего клиента")
         if s.state is WindowState.PAUSED:
             raise IllegalTransition(f"window {window} is already on a break", f"Окно {window} уже на перерыве")
-        others_open = sum(1 for n, o in self.windows.items() if n != window and o.state is WindowState.OPEN)
-        if len(self.windows) > 2 and others_open == 0:
+        if self._last_open(window):
             raise BreakNotAllowed(f"window {window} is the last open one of {len(self.windows)} (004:1130)",
                                   "Перерыв недоступен: в офисе более двух окон, все остальные операторы "
                                   "на перерыве")
@@ -348,7 +372,7 @@ class Office:
             legs=[Leg(topic=e.topic_code, queued_at=e.at)],
             slot_start=datetime.fromisoformat(d["slot_start"]) if d.get("slot_start") else None,
             booking_code=d.get("booking_code"), priority_category=d.get("category"), segment=d.get("segment"),
-            eta_min=d.get("eta_min"), people_ahead=d.get("people_ahead", 0))
+            assisted=bool(d.get("assisted", False)), eta_min=d.get("eta_min"), people_ahead=d.get("people_ahead", 0))
 
     def _on_cancelled(self, e: Event) -> None:
         t = self.tickets.pop(e.ticket_number)

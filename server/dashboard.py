@@ -9,13 +9,25 @@ from __future__ import annotations
 import json
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from server import now_utc
 from server.auth import login_required
 from server.db import office_config, session_scope
 from server.live import snapshot, version
 from server.report_data import operator_names
+from storage import presence
 
 bp = Blueprint("dashboard", __name__)
 
@@ -40,6 +52,21 @@ def index():
 @login_required
 def snapshot_json():
     return jsonify(current_snapshot())
+
+
+@bp.route("/alerts/ack", methods=["POST"])
+@login_required
+def acknowledge():
+    """Staff saw a visitor's alert (a call for staff, a ticket for assisted service): it
+    leaves the dashboard. Form field ``key``: the alert's ``ack``."""
+    key = (request.form.get("key") or "").strip()
+    if not key or len(key) > 32:
+        abort(400)
+    with session_scope(write=True) as db:
+        presence.acknowledge(db, office_config().office_id, key, now_utc())
+    if request.headers.get("X-CSRF-Token"):          # from the page's script
+        return ("", 204)
+    return redirect(url_for("dashboard.index"))
 
 
 @bp.route("/events/stream")

@@ -38,9 +38,21 @@ EN = {
     "Устройство {device} не в сети {m} мин (предел 60 мин)": "Device {device} offline for {m} min (limit 60 min)",
     "Принтер {device}: {state}": "Printer {device}: {state}",
     "Посетителю нужна помощь у {device} ({m} мин назад)": "A visitor asked for help at {device} ({m} min ago)",
+    "Талон {ticket}: индивидуальное обслуживание ({category}), подойдите к посетителю ({m} мин назад)":
+        "Ticket {ticket}: assisted service ({category}), please go to the visitor ({m} min ago)",
+    "льготная категория": "priority category",
+    "Принято": "Acknowledged",
     "Приём талона {ticket} в окне {window} идёт {m} мин при нормативе {norm} мин":
         "Ticket {ticket} at window {window} in service for {m} min (norm {norm} min)",
+    "Визит талона {ticket} идёт {m} мин при пределе {limit} мин":
+        "Ticket {ticket} has been in the office for {m} min (visit limit {limit} min)",
     # reports
+    "Визиты: общее время обслуживания": "Visits: total time", "Визитов": "Visits",
+    "Среднее общее время": "Mean total",
+    "Наибольшее общее время": "Longest total", "Предел общего времени": "Visit limit",
+    "Доля в пределе": "Within the limit", "Сверх предела": "Over the limit", "Общее время": "Total time",
+    "предел не более {limit} мин на визит": "at most {limit} min a visit", "предела нет": "no limit",
+    " (на 1 лицевой счёт)": " (per personal account)",
     "Период": "Period", "день": "day", "неделя": "week", "месяц": "month", "полугодие": "half-year",
     "год": "year", "произвольный": "custom", "с": "from", "по": "to", "Дата": "Date", "Все": "All",
     "Группировка": "Group by", "по теме обращения": "by topic", "по окну": "by window",
@@ -115,6 +127,40 @@ EN = {
     "Ошибка на сервере": "Server error",
     "На сервере произошла ошибка. Пожалуйста, повторите позже; если ошибка повторяется, сообщите администратору.":
         "Something went wrong on the server. Please try again later; if it happens again, tell the administrator.",
+    # downtime, disclosure and CSAT (storage/downtime.py, storage/disclosure.py, storage/csat.py)
+    "Простои устройств в рабочее время": "Device downtime in working hours",
+    "Простой в рабочее время, мин": "Down in working hours, min",
+    "Дней с простоем больше 60 мин": "Days down over 60 min", "По дням": "By day", "День": "Day",
+    "Как считается": "How it is computed", "Правило": "Rule", "Формула": "Formula",
+    "Простой — устройство не в сети или киоск не выдаёт талоны (нет бумаги, открыта крышка, принтер не в сети "
+    "или неисправен); учитывается только рабочее время офиса по календарю (часы работы без перерывов, без "
+    "выходных и праздников), незакрытый простой — до текущего момента; больше 60 минут за день — нарушение "
+    "(004:2656).":
+        "Down: the device is offline, or the kiosk issues no tickets (paper out, cover open, printer offline or "
+        "in error); only the office calendar's working time counts (opening hours minus breaks, no days off or "
+        "holidays), an outage still open up to now; over 60 minutes in a day breaks the limit (004:2656).",
+    "Сведения за истекший год": "The past year", "Показатель": "Item", "Значение": "Value", "Пункт": "Clause",
+    "не внесено": "not entered",
+    "Перечень мероприятий по повышению качества обслуживания потребителей, выполненных в истекшем году":
+        "Measures to improve customer service carried out in the past year",
+    "Количество обращений (обслуженных визитов)": "Appeals (visits served)",
+    "Количество претензий": "Claims",
+    "Количество жалоб на действия гарантирующего поставщика": "Complaints about the supplier",
+    "Режим работы каналов заочного обслуживания в течение года": "Working hours of the remote channels over the year",
+    "Сведения, которых нет в очереди": "Figures the queue does not record",
+    "Сведения за {year} год сохранены.": "The figures for {year} are saved.",
+    "«{value}» — не целое число от 0 до 1 000 000": "«{value}» is not a whole number from 0 to 1,000,000",
+    "полугодие — 1 или 2": "the half-year is 1 or 2",
+    "Бумажные анкеты": "Paper questionnaires", "бумажные анкеты": "paper questionnaires",
+    "оценки в электронной очереди": "queue ratings", "В электронной очереди": "In the queue",
+    "Бумажные анкеты за {year}, {half} полугодие сохранены.": "Paper questionnaires for {year}, half {half} are saved.",
+    "Источник": "Source", "Позитивных (4–5)": "Positive (4–5)", "Нейтральных (3)": "Neutral (3)",
+    "Негативных (1–2)": "Negative (1–2)", "CSAT (доля оценок 4–5)": "CSAT (share of 4–5)",
+    "По группам потребителей": "By client group", "По темам обращения": "By topic",
+    "CSAT = (оценки 4 и 5) / (все оценки) × 100 %; позитивные — 4–5, нейтральные — 3, негативные — 1–2":
+        "CSAT = (ratings of 4 and 5) / (all ratings) × 100 %; positive 4–5, neutral 3, negative 1–2",
+    "Группы и темы — по оценкам в электронной очереди: в бумажной анкете их нет.":
+        "Groups and topics use the queue's ratings: a paper questionnaire has neither.",
 }
 
 

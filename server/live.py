@@ -14,7 +14,7 @@ from queue_core.config import OfficeConfig
 from queue_core.model import TicketState
 from server.i18n import _, name_of, number
 from storage import events, presence
-from storage.store import QueueStore
+from storage.store import QueueStore, wait_start
 
 OFFLINE_WARN_MIN = 1        # an offline device is worth a look at once
 OFFLINE_CRIT_MIN = 45       # ... and urgent as it nears the 60-minute rule (REQ-Q-9)
@@ -53,6 +53,8 @@ def snapshot(session: Session, config: OfficeConfig, now: datetime, queue_thresh
             alerts.append({"level": "warn", "kind": "queue",
                            "text": _("Очередь по теме «{topic}»: {n} чел. (порог {limit})").format(
                                topic=name_of(t), n=len(waiting), limit=queue_threshold)})
+    _visit_alerts(office, config, now, alerts)
+    _assist_alerts(session, office, config, now, alerts)
     windows = []
     for w in config.windows:
         s = office.windows[w.number]
@@ -82,6 +84,20 @@ def snapshot(session: Session, config: OfficeConfig, now: datetime, queue_thresh
                        "windows_open": sum(1 for w in windows if w["state"] == "open")}}
 
 
+def _visit_alerts(office, config: OfficeConfig, now: datetime, alerts: list[dict]) -> None:
+    """A visit in progress past the profile's visit ceiling (ОЭК 30 min, АтомЭнергоСбыт 28 min),
+    counted as the reports count it: from the first leg's wait start (docs/architecture.md §4)."""
+    ceiling = config.profile.total_visit_max_min
+    if ceiling is None:
+        return
+    for t in sorted(office.tickets.values(), key=lambda x: x.issued_at):
+        minutes = _minutes(wait_start(t, 0, t.legs[0]), now)
+        if minutes is not None and minutes > ceiling:
+            alerts.append({"level": "crit" if minutes > 1.5 * ceiling else "warn", "kind": "visit",
+                           "text": _("Визит талона {ticket} идёт {m} мин при пределе {limit} мин").format(
+                               ticket=t.number, m=_fmt(minutes), limit=_fmt(ceiling))})
+
+
 def _devices(session: Session, office: str, now: datetime, alerts: list[dict]) -> list[dict]:
     out = []
     for r in presence.latest(session, office):
@@ -95,10 +111,35 @@ def _devices(session: Session, office: str, now: datetime, alerts: list[dict]) -
             alerts.append({"level": "warn", "kind": "printer",
                            "text": _("Принтер {device}: {state}").format(device=r.device, state=r.printer)})
     for h in presence.help_requests(session, office, now - timedelta(minutes=HELP_ALERT_MIN)):
-        alerts.append({"level": "crit", "kind": "help",
+        alerts.append({"level": "crit", "kind": "help", "ack": h.device,
                        "text": _("Посетителю нужна помощь у {device} ({m} мин назад)").format(
                            device=h.device, m=_fmt(_minutes(h.at, now)))})
     return out
+
+
+def assist_key(number: str) -> str:
+    """The acknowledgement key of a ticket marked for assisted service."""
+    return f"ticket:{number}"
+
+
+def _assist_alerts(session: Session, office, config: OfficeConfig, now: datetime, alerts: list[dict]) -> None:
+    """A live ticket marked for assisted service (``[priority] mode = "individual"``,
+    АтомЭнергоСбыт 004:945-949) until staff acknowledge it on the dashboard."""
+    assisted = sorted((t for t in office.tickets.values() if t.assisted), key=lambda x: x.issued_at)
+    if not assisted:
+        return
+    acks = presence.acknowledged(session, config.office_id, assisted[0].issued_at)
+    names = {c.code: c for c in config.priority_categories}
+    for t in assisted:
+        seen = acks.get(assist_key(t.number))
+        if seen is not None and seen >= t.issued_at:
+            continue
+        category = names.get(t.priority_category or "")
+        alerts.append({"level": "crit", "kind": "assist", "ack": assist_key(t.number), "ticket": t.number,
+                       "text": _("Талон {ticket}: индивидуальное обслуживание ({category}), "
+                                 "подойдите к посетителю ({m} мин назад)").format(
+                           ticket=t.number, category=name_of(category) if category else _("льготная категория"),
+                           m=_fmt(_minutes(t.issued_at, now)))})
 
 
 def _fmt(v: float | None) -> str:

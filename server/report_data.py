@@ -7,7 +7,7 @@ relabelling: the figures are ``storage.stats``'s.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from queue_core.config import OfficeConfig
 from server.charts import bar_chart
-from server.i18n import _, name_of
+from server.i18n import _, name_of, number
 from server.periods import PeriodError, parse_month, parse_period, parse_year
-from storage import directory, stats
+from storage import csat, directory, disclosure, downtime, stats
 from storage import tickets as stored_tickets
 
 SEGMENTS = {"b2c": "Частные клиенты", "b2b": "Корпоративные клиенты", "group": "Группы потребителей"}
@@ -41,6 +41,7 @@ class Report:
     charts: list[Markup] = field(default_factory=list)
     form: str = "period"                          # which controls the page shows
     params: dict = field(default_factory=dict)    # the query args that rebuild it (export links)
+    inputs: dict = field(default_factory=dict)    # what the page's entry form shows (disclosure, CSAT)
 
 
 def filters_from(args, config: OfficeConfig) -> dict:
@@ -180,14 +181,36 @@ def noshows_report(session: Session, config: OfficeConfig, args, today: date) ->
                   dict(period.args(), **{k: str(v) for k, v in f.items()}))
 
 
+def _now() -> datetime:
+    """The app's clock inside a request (tests set one), the real one elsewhere."""
+    from flask import has_app_context
+
+    from server import now_utc
+    return now_utc() if has_app_context() else datetime.now(timezone.utc)
+
+
 def downtime_report(session: Session, config: OfficeConfig, args, today: date) -> Report:
+    """REQ-Q-9 (004:2656): working minutes down per device and per device and day (``storage.downtime``)."""
     period = parse_period(args, ZoneInfo(config.timezone), today)
-    rows = stats.downtime(session, config, period.start, period.end)
-    table = Table(_("Простои устройств"), [
-        ("device", _("Устройство"), "text"), ("offline_min", _("Не в сети, мин"), "num"),
-        ("longest_outage_min", _("Самый долгий простой, мин"), "num"), ("over_60_min", _("Больше 60 мин"), "yesno")],
-        rows)
-    return Report("downtime", _("Простои устройств"), period.label, [table], [], "period", period.args())
+    devices, days = downtime.device_days(session, config, period.start, period.end, _now())
+    tables = [
+        Table(_("Простои устройств в рабочее время"), [
+            ("device", _("Устройство"), "text"), ("down_min", _("Простой в рабочее время, мин"), "num"),
+            ("longest_outage_min", _("Самый долгий простой, мин"), "num"),
+            ("days_over_60", _("Дней с простоем больше 60 мин"), "int"),
+            ("over_60_min", _("Больше 60 мин"), "yesno")], devices),
+        Table(_("По дням"), [
+            ("device", _("Устройство"), "text"), ("day", _("День"), "text"),
+            ("down_min", _("Простой в рабочее время, мин"), "num"), ("over_60_min", _("Больше 60 мин"), "yesno")],
+            days),
+        Table(_("Как считается"), [("rule", _("Правило"), "text")], [{"rule": _(DOWNTIME_RULE)}])]
+    return Report("downtime", _("Простои устройств"), period.label, tables, [], "period", period.args())
+
+
+DOWNTIME_RULE = ("Простой — устройство не в сети или киоск не выдаёт талоны (нет бумаги, открыта крышка, "
+                 "принтер не в сети или неисправен); учитывается только рабочее время офиса по календарю "
+                 "(часы работы без перерывов, без выходных и праздников), незакрытый простой — до текущего "
+                 "момента; больше 60 минут за день — нарушение (004:2656).")
 
 
 DISCLOSURE_WAIT = ("Среднее за календарный месяц время ожидания потребителей (покупателей) в очереди "
@@ -195,34 +218,85 @@ DISCLOSURE_WAIT = ("Среднее за календарный месяц вре
 DISCLOSURE_SERVICE = "Среднее за календарный месяц время обслуживания работниками центра потребителей (покупателей) очно, мин"
 
 
+DISCLOSURE_ROWS = (
+    ("measures", "Перечень мероприятий по повышению качества обслуживания потребителей, выполненных в "
+                 "истекшем году", "003:205"),
+    ("appeals", "Количество обращений (обслуженных визитов)", "003:206"),
+    ("claims", "Количество претензий", "003:206"),
+    ("complaints", "Количество жалоб на действия гарантирующего поставщика", "003:206"),
+    ("remote_channels", "Режим работы каналов заочного обслуживания в течение года", "003:209"),
+)
+
+
 def disclosure_report(session: Session, config: OfficeConfig, args, today: date) -> Report:
-    year = parse_year(args.get("year"), today)
-    rows = stats.disclosure(session, config, year)
-    table = Table(f"{_('Раскрытие информации за год')} {year} (003:205-209)", [
+    """003:205-209 for the past year by default («за истекший год»)."""
+    year = parse_year(args.get("year") or str(today.year - 1), today)
+    y = disclosure.yearly(session, config, year)
+    not_entered = _("не внесено")
+    values = {"measures": y["measures"] or not_entered, "appeals": str(y["appeals"]),
+              "claims": not_entered if y["claims"] is None else str(y["claims"]),
+              "complaints": not_entered if y["complaints"] is None else str(y["complaints"]),
+              "remote_channels": y["remote_channels"] or not_entered}
+    summary_table = Table(f"{_('Сведения за истекший год')} {year} (003:205-209)", [
+        ("item", _("Показатель"), "text"), ("value", _("Значение"), "text"), ("ref", _("Пункт"), "text")],
+        [{"item": _(label), "value": values[key], "ref": ref} for key, label, ref in DISCLOSURE_ROWS])
+    table = Table(f"{_('Раскрытие информации за год')} {year} (003:207-208)", [
         ("month", _("Месяц"), "text"), ("visitors", _("Посетителей"), "int"),
         ("mean_wait_until_service_min", DISCLOSURE_WAIT, "min"), ("mean_service_min", DISCLOSURE_SERVICE, "min")],
-        rows)
-    return Report("disclosure", _("Раскрытие информации за год"), str(year), [table], [], "year", {"year": str(year)})
+        y["months"])
+    return Report("disclosure", _("Раскрытие информации за год"), str(year), [summary_table, table], [], "year",
+                  {"year": str(year)}, inputs={"year": year, "claims": y["claims"], "complaints": y["complaints"],
+                                               "measures": y["measures"], "remote_channels": y["remote_channels"]})
+
+
+def csat_period(args, today: date) -> tuple[int, str]:
+    """The half-year asked for; by default the last completed one (due 05.07 and 15.01, 000:632)."""
+    last_year, last_half = csat.last_completed_half(today)
+    year = parse_year(args.get("year") or str(last_year), today)
+    half = args.get("half") or (str(last_half) if year == last_year else "1" if year == today.year else "2")
+    if half not in ("1", "2"):
+        raise PeriodError(_("неизвестный период «{value}»").format(value=half[:5]))
+    return year, half
+
+
+CSAT_COLUMNS = [("ratings", "Оценок", "int"), ("positive", "Позитивных (4–5)", "int"),
+                ("neutral", "Нейтральных (3)", "int"), ("negative", "Негативных (1–2)", "int"),
+                ("mean", "Средняя оценка", "num"), ("csat", "CSAT (доля оценок 4–5)", "share")]
 
 
 def csat_report(session: Session, config: OfficeConfig, args, today: date) -> Report:
-    year = parse_year(args.get("year"), today)
-    half = args.get("half") or ("1" if today.month <= 6 else "2")
-    if half not in ("1", "2"):
-        raise PeriodError(_("неизвестный период «{value}»").format(value=half[:5]))
-    start, end = stats.half_year(year, int(half), ZoneInfo(config.timezone))
-    c = stats.csat(session, config, start, end)
-    main = Table(f"{_('Рейтинг удовлетворенности клиентов CSAT')} (000:632)", [
-        ("period", _("Период"), "text"), ("ratings", _("Оценок"), "int"), ("mean", _("Средняя оценка"), "num"),
-        ("csat", _("Доля оценок 4–5"), "share")],
-        [{"period": f"{year}, {'I' if half == '1' else 'II'} {_('полугодие')}", "ratings": c["ratings"],
-          "mean": c["mean"], "csat": c["csat"]}])
-    dist = Table(_("Распределение оценок"), [("score", _("Оценка"), "int"), ("count", _("Количество"), "int")],
-                 [{"score": s, "count": c["distribution"][s]} for s in range(1, 6)])
-    charts = [bar_chart([str(s) for s in range(1, 6)], [c["distribution"][s] for s in range(1, 6)],
+    year, half = csat_period(args, today)
+    start, end = csat.half_year(year, int(half), ZoneInfo(config.timezone))
+    paper = csat.paper_counts(session, config.office_id, year, int(half))
+    c = csat.csat(session, config, start, end, paper)
+    queue_only = csat.csat(session, config, start, end)
+    paper_only = csat.figures(paper)
+    cols = [(k, _(label), kind) for k, label, kind in CSAT_COLUMNS]
+    period = f"{year}, {'I' if half == '1' else 'II'} {_('полугодие')}"
+    main = Table(f"{_('Рейтинг удовлетворенности клиентов CSAT')} (000:632)",
+                 [("period", _("Период"), "text"), ("source", _("Источник"), "text")] + cols,
+                 [{"period": period, "source": _("итого"), **c},
+                  {"period": period, "source": _("оценки в электронной очереди"), **queue_only},
+                  {"period": period, "source": _("бумажные анкеты"), **paper_only}])
+    segments = Table(_("По группам потребителей") + " (000:650)", [("key", _("Группа"), "text")] + cols,
+                     [dict(r, key=key_label(r["key"], "segment", config))
+                      for r in csat.split(session, config, start, end, "segment")])
+    topics = Table(_("По темам обращения"), [("key", _("Тема обращения"), "text")] + cols,
+                   [dict(r, key=key_label(r["key"], "topic", config))
+                    for r in csat.split(session, config, start, end, "topic")])
+    dist = Table(_("Распределение оценок"), [("score", _("Оценка"), "int"), ("count", _("Количество"), "int"),
+                                             ("electronic", _("В электронной очереди"), "int"),
+                                             ("paper", _("Бумажные анкеты"), "int")],
+                 [{"score": s, "count": c["distribution"][s], "electronic": queue_only["distribution"][s],
+                   "paper": paper[s]} for s in csat.SCORES])
+    formula = Table(_("Формула"), [("formula", _("Как считается"), "text")],
+                    [{"formula": _(csat.FORMULA)},
+                     {"formula": _("Группы и темы — по оценкам в электронной очереди: в бумажной анкете их нет.")}])
+    charts = [bar_chart([str(s) for s in csat.SCORES], [c["distribution"][s] for s in csat.SCORES],
                         title=_("Распределение оценок"))]
-    return Report("csat", _("Рейтинг удовлетворенности клиентов CSAT"), main.rows[0]["period"], [main, dist],
-                  charts, "half", {"year": str(year), "half": half})
+    return Report("csat", _("Рейтинг удовлетворенности клиентов CSAT"), period,
+                  [main, segments, topics, dist, formula], charts, "half", {"year": str(year), "half": half},
+                  inputs={"year": year, "half": int(half), "paper": paper})
 
 
 def monthly_report(session: Session, config: OfficeConfig, args, today: date) -> Report:
@@ -236,14 +310,66 @@ def monthly_report(session: Session, config: OfficeConfig, args, today: date) ->
     label = f"{month:02d}.{year}"
     tables = [figures_table(f"{_('Месяц')} {label}", this_month, "topic", config),
               figures_table(f"{_('С начала года')} (01–{month:02d}.{year})", cumulative, "topic", config),
-              figures_table(_("итого").capitalize(), total, "total", config, with_norms=False)]
-    disclosure = stats.disclosure(session, config, year, months=(month,))[0]
+              figures_table(_("итого").capitalize(), total, "total", config, with_norms=False),
+              visits_table(config, [(label, stats.visits(session, config, start, end)),
+                                    (f"01–{month:02d}.{year}", stats.visits(session, config, ytd_start, end))])]
+    disclosed = disclosure.disclosure(session, config, year, months=(month,))[0]
     tables.append(Table(_("Раскрытие информации за год") + " (003:207-208)", [
         ("month", _("Месяц"), "text"), ("visitors", _("Посетителей"), "int"),
         ("mean_wait_until_service_min", DISCLOSURE_WAIT, "min"), ("mean_service_min", DISCLOSURE_SERVICE, "min")],
-        [disclosure]))
+        [disclosed]))
     return Report("monthly", _("Отчёт за месяц (накопительным итогом)"), label, tables, [], "month",
                   {"month": f"{year}-{month:02d}"})
+
+
+VISIT_COLUMNS = [
+    ("count", "Визитов", "int"), ("mean_total_min", "Среднее общее время", "min"),
+    ("max_total_min", "Наибольшее общее время", "min"),
+    ("total_norm_max_min", "Предел общего времени", "min"), ("within_total_norm_share", "Доля в пределе", "share"),
+    ("over_total_norm", "Сверх предела", "int"), ("total_compliant", "Общее время", "verdict"),
+]
+
+
+def visits_table(config: OfficeConfig, rows: list[tuple[str, stats.VisitFigures]]) -> Table:
+    """Visits (first issue → last finish, across transfers) against the profile's ceiling, a maximum."""
+    ceiling = config.profile.total_visit_max_min
+    note = (_("предел не более {limit} мин на визит").format(limit=number(ceiling)) if ceiling is not None
+            else _("предела нет"))
+    if ceiling is not None and config.profile.unit == "personal_account":
+        note += _(" (на 1 лицевой счёт)")
+    return Table(f"{_('Визиты: общее время обслуживания')} ({note})",
+                 [("period", _("Период"), "text")] + [(k, _(label), kind) for k, label, kind in VISIT_COLUMNS],
+                 [dict(v.as_dict(), period=period) for period, v in rows])
+
+
+def _verdict(compliant: bool | None) -> str | None:
+    return None if compliant is None else "ok" if compliant else "over"
+
+
+def monthly_data(session: Session, config: OfficeConfig, year: int, month: int) -> dict:
+    """The monthly report's figures for scripts (``talon report monthly --json``, docs/reports.md):
+    the same ``storage.stats`` calls as the page, minutes as floats, verdicts "ok"/"over"/None."""
+    start, end = stats.month_bounds(year, month, ZoneInfo(config.timezone))
+    figures = stats.reports(session, config, start, end, ("topic", "total"))
+    v = stats.visits(session, config, start, end)
+    total = figures["total"][0] if figures["total"] else stats.Figures(key="total")
+    return {
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "topics": [{"code": f.key, "tickets": f.tickets, "served": f.served, "transferred": f.transfers,
+                    "no_show": f.no_shows, "mean_wait_min": f.mean_wait_min, "p90_wait_min": f.p90_wait_min,
+                    "wait_norm_min": _float(f.wait_norm_min), "within_wait_norm_share": f.within_wait_norm_share,
+                    "wait_verdict": _verdict(f.wait_compliant), "mean_service_min": f.mean_service_min,
+                    "p90_service_min": f.p90_service_min, "service_norm_min": _float(f.service_norm_min),
+                    "service_verdict": _verdict(f.service_compliant)} for f in figures["topic"]],
+        "visits": {"count": v.count, "mean_total_min": v.mean_total_min, "max_total_min": v.max_total_min,
+                   "total_norm_max_min": _float(v.total_norm_max_min), "over_total_norm": v.over_total_norm},
+        "total": {"tickets": total.tickets, "served": total.served, "mean_wait_min": total.mean_wait_min,
+                  "mean_service_min": total.mean_service_min},
+    }
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
 
 
 REPORTS = {

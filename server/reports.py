@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from server import now_utc
 from server.auth import role_required
 from server.db import office_config, session_scope
 from server.exports import cell_text, to_csv, to_xlsx
 from server.i18n import _, current_language
-from server.periods import KINDS, PeriodError
+from server.periods import KINDS, PeriodError, parse_year
 from server.report_data import GROUP_LABELS, REPORTS, SEGMENTS, TITLES, operators, previous_month
+from storage import csat, disclosure
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 FILTERED = ("summary", "operators", "noshows")     # the reports whose form filters by operator
@@ -79,3 +80,50 @@ def monthly_print():
         abort(400, _("Период задан неверно: {problem}").format(problem=exc))
     return render_template("report_print.html", report=report, config=office_config(), fmt=_fmt,
                            printed_at=now_utc().astimezone(ZoneInfo(office_config().timezone)))
+
+
+def _count(field: str) -> int | None:
+    """A non-negative whole number from the form, or None when left empty."""
+    value = (request.form.get(field) or "").strip()
+    if value == "":
+        return None
+    if not value.isdigit() or int(value) > csat.MAX_COUNT:
+        raise ValueError(_("«{value}» — не целое число от 0 до 1 000 000").format(value=value[:20]))
+    return int(value)
+
+
+@bp.route("/disclosure/inputs", methods=["POST"])
+@role_required("head")
+def disclosure_inputs():
+    """The disclosure's entered rows for a year (003:205-206, 209): claims, complaints, measures, remote channels."""
+    try:
+        year = parse_year(request.form.get("year"), _today())
+        values = disclosure.Inputs(claims=_count("claims"), complaints=_count("complaints"),
+                                   measures=request.form.get("measures", ""),
+                                   remote_channels=request.form.get("remote_channels", ""))
+    except (PeriodError, ValueError) as exc:
+        abort(400, str(exc))
+    with session_scope(write=True) as db:
+        disclosure.save_inputs(db, office_config().office_id, year, values, g.user, now_utc())
+    flash(_("Сведения за {year} год сохранены.").format(year=year), "ok")
+    return redirect(url_for("reports.show", name="disclosure", year=year))
+
+
+@bp.route("/csat/paper", methods=["POST"])
+@role_required("head")
+def csat_paper():
+    """Paper questionnaires of a half-year, how many gave each score (000:632)."""
+    try:
+        year = parse_year(request.form.get("year"), _today())
+        half = int(request.form.get("half", "")) if request.form.get("half") in ("1", "2") else None
+        if half is None:
+            raise ValueError(_("полугодие — 1 или 2"))
+        counts = {s: _count(f"score_{s}") or 0 for s in csat.SCORES}
+    except (PeriodError, ValueError) as exc:
+        abort(400, str(exc))
+    with session_scope(write=True) as db:
+        csat.save_paper_counts(db, office_config().office_id, year, half, counts)
+    flash(_("Бумажные анкеты за {year}, {half} полугодие сохранены.").format(year=year, half="I" if half == 1 else "II"),
+          "ok")
+    return redirect(url_for("reports.show", name="csat", year=year, half=half))
+

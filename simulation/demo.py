@@ -2,16 +2,16 @@
 
 A real hub (broker, dispatcher, durable SQLite, web dashboard) runs on an accelerated
 office clock; simulated kiosks, counters and a board are real MQTT clients that
-speak the contract, so the demo exercises exactly what production runs. When it
-ends it checks the database: every ticket issued is found exactly once, no number
-repeats, no command was lost.
+speak the contract, so the demo exercises exactly what production runs. The simulated
+people live in office time only (``simulation.sim_clock``): the same seed gives the same
+day at any speed. When it ends it checks the database: every ticket issued is found
+exactly once, no number repeats, no command was lost.
 """
 from __future__ import annotations
 
 import logging
 import random
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,33 +22,19 @@ from broker.errors import CommandError, HubUnreachable
 from hub.runtime import OfficeRuntime, RuntimeSettings
 from queue_core.config import OfficeConfig
 from server.serve import start_office_web
+from simulation.sim_clock import SimClock
 from simulation.simulator import LUNCH_MIN, NO_SHOW_WAIT_MIN, WALK_MIN
-from simulation.workload import Arrival, Workload, arrivals_for_day
+from simulation.workload import Arrival, Workload, arrivals_for_day, load_for_utilisation
 from storage import directory, tickets
 from storage.bookings import Bookings
 
 log = logging.getLogger(__name__)
 OPEN_AT = (8, 55)
-
-
-class SimClock:
-    """Office time running ``speed`` times faster than real time."""
-
-    def __init__(self, start: datetime, speed: float):
-        self.start, self.speed = start, speed
-        self._t0 = time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
-
-    def jump(self, to: datetime) -> None:
-        """Skip the night: office time continues from ``to``."""
-        self.start, self._t0 = to, time.monotonic()
-
-    def sleep_until(self, when: datetime, stop: threading.Event) -> bool:
-        """Sleep until office time ``when``; False if the demo is stopping."""
-        real = (when - self()).total_seconds() / self.speed
-        return not stop.wait(max(0.0, real))
+LOAD = 0.75                  # the windows serve 75 % of their open time: busy, mostly within the norms
+                             # (at 0.8 a day near capacity swings from 30 % to 95 % within the wait norm)
+LUNCH_SLOTS = 4              # lunches from 12:00 in half-hour turns: at most a quarter of the windows away
+IDLE_LOOK_MIN = 10.0         # an idle operator looks at the queue at least this often (office minutes)
+REQUEST_TIMEOUT_S = 5.0      # real seconds: office time stands still while a request is out
 
 
 @dataclass
@@ -66,7 +52,7 @@ class DemoStats:
 
 class Demo:
     def __init__(self, config: OfficeConfig, data_dir: Path, database_url: str, *, speed: float = 60.0,
-                 load: float = 0.85, seed: int = 1, broker_kind: str = "auto", port: int = 1883,
+                 load: float = LOAD, seed: int = 1, broker_kind: str = "auto", port: int = 1883,
                  web_port: int | None = 8080, day: date | None = None):
         self.config = config
         self.tz = ZoneInfo(config.timezone)
@@ -74,7 +60,8 @@ class Demo:
         self.clock = SimClock(datetime(day.year, day.month, day.day, *OPEN_AT, tzinfo=self.tz), speed)
         self.first_day = self.day = day
         self.day_index = 0
-        self.workload = Workload(load=load)
+        self.load = load      # the share of their open time the windows spend serving, over the day
+        self.workload = Workload(load=load_for_utilisation(load, LUNCH_MIN))
         self.rng = random.Random(seed)
         self.stop = threading.Event()
         self.stats = DemoStats()
@@ -86,6 +73,8 @@ class Demo:
         self.services: dict[str, float] = {}
         self.clients: list[HubClient] = []
         self.threads: list[threading.Thread] = []
+        self.counters: dict[int, HubClient] = {}
+        self.arrivals_done = False
 
     # ------------------------------------------------------------------ set-up
     def _provision(self) -> None:
@@ -111,15 +100,22 @@ class Demo:
         self._provision()
         self.runtime.start()
         self.kiosk = self._client("kiosk-1", "kiosk")
-        self._start_day()
         for w in self.config.windows:
-            self._spawn(self._counter, self._client(f"counter-{w.number}", "counter"), w.number)
+            self.counters[w.number] = self._client(f"counter-{w.number}", "counter")
+        for c in self.clients:
+            if not c.wait_ready(10.0):
+                log.warning("%s is not connected yet; it keeps trying", c.device)
+        self._start_day()
 
     def _start_day(self) -> None:
+        """The day's actors: the kiosk's visitors first, then each window's operator."""
         arrivals = arrivals_for_day(self.config, self.clock.start.replace(hour=0, minute=0), len(self.config.windows),
                                     self.workload, self.rng)
         self._book(arrivals)
-        self._spawn(self._kiosk, self.kiosk, arrivals)
+        self.arrivals_done = False
+        self._spawn("kiosk", self._kiosk, self.kiosk, arrivals)
+        for number, client in self.counters.items():
+            self._spawn(f"counter-{number}", self._counter, client, number)
 
     def next_day(self) -> None:
         """Jump office time to the next working morning and start its visitors."""
@@ -129,10 +125,8 @@ class Demo:
         self.threads = [t for t in self.threads if t.is_alive()]
         self._start_day()
 
-    def _spawn(self, target, *args) -> None:
-        t = threading.Thread(target=target, args=args, daemon=True, name=f"demo-{target.__name__}")
-        self.threads.append(t)
-        t.start()
+    def _spawn(self, name: str, target, *args) -> None:
+        self.threads.append(self.clock.spawn(name, target, *args))
 
     def _book(self, arrivals: list[Arrival]) -> None:
         """Bookings made earlier (as the web page would), checked in at the kiosk."""
@@ -146,7 +140,7 @@ class Demo:
     # ------------------------------------------------------------------ devices
     def _request(self, client: HubClient, op: str, args: dict) -> dict | None:
         try:
-            return client.request(op, args, timeout=5.0)
+            return client.request(op, args, timeout=REQUEST_TIMEOUT_S)
         except HubUnreachable:
             with self.stats.lock:
                 self.stats.lost += 1
@@ -157,7 +151,7 @@ class Demo:
 
     def _kiosk(self, kiosk: HubClient, arrivals: list[Arrival]) -> None:
         for a in arrivals:
-            if not self.clock.sleep_until(a.at, self.stop):
+            if not self.clock.sleep_until(a.at):
                 return
             if a.kind == "booking":
                 data = self._request(kiosk, "checkin", {"code": a.topic})
@@ -170,33 +164,46 @@ class Demo:
                     self.services[number] = a.service_min
                     if a.no_show:
                         self.no_shows.add(number)
+            self.clock.notify()              # idle operators see the new visitor on their screens
+        self.arrivals_done = True
+        self.clock.notify()
 
     def _counter(self, counter: HubClient, window: int) -> None:
-        """One operator's day: sign in, a lunch break, and call, serve, finish until the demo stops."""
-        minute = timedelta(minutes=1)
-        day = lunch_at = None
-        while not self.stop.is_set():
-            if day != self.day_index:        # a new office day: sign in, plan the lunch break
-                day = self.day_index
-                self._request(counter, "sign_in", {"window": window, "operator": f"operator{window}", "pin": "0000"})
-                lunch_at = self.clock.start.replace(hour=12, minute=0) + timedelta(minutes=LUNCH_MIN * (window % 3))
-            now = self.clock()
-            if lunch_at and now >= lunch_at:
-                if self._request(counter, "pause", {"window": window, "kind": "lunch"}) is None:
-                    lunch_at = now + 5 * minute   # the last open window waits for a colleague
-                else:
-                    lunch_at = None
-                    if not self._sleep(LUNCH_MIN):
-                        return
-                    self._request(counter, "open", {"window": window})
+        """One operator's day: sign in, a lunch break, call, serve and finish; once the
+        kiosk has had its last visitor and nobody is left for this window, the day's work
+        is done (the window stays open: the office's hours run on)."""
+        self._request(counter, "sign_in", {"window": window, "operator": f"operator{window}", "pin": "0000"})
+        lunch_at: datetime | None = (self.clock.start.replace(hour=12, minute=0)
+                                     + timedelta(minutes=LUNCH_MIN * ((window - 1) % LUNCH_SLOTS)))
+        while True:
+            if lunch_at and self.clock() >= lunch_at:
+                lunch_at = self._lunch(counter, window)
+                if self.stop.is_set():
+                    return
             data = self._request(counter, "call_next", {"window": window})
             ticket = data and data.get("ticket")
-            if not (self._serve(counter, window, ticket["number"]) if ticket else self._sleep(1)):
+            if ticket:
+                if not self._serve(counter, window, ticket["number"]):
+                    return
+                continue
+            if self.arrivals_done:
                 return
+            look = self.clock() + timedelta(minutes=IDLE_LOOK_MIN)
+            if not self.clock.wait_notice(min(look, lunch_at) if lunch_at else look):
+                return
+
+    def _lunch(self, counter: HubClient, window: int) -> datetime | None:
+        """Go to lunch: None when back, or the time to try again when the window may not
+        close yet (the last open window waits for a colleague)."""
+        if self._request(counter, "pause", {"window": window, "kind": "lunch"}) is None:
+            return self.clock() + timedelta(minutes=5)
+        if self._sleep(LUNCH_MIN):
+            self._request(counter, "open", {"window": window})
+        return None
 
     def _sleep(self, minutes: float) -> bool:
         """Sleep ``minutes`` of office time; False when the demo stops meanwhile."""
-        return self.clock.sleep_until(self.clock() + timedelta(minutes=minutes), self.stop)
+        return self.clock.sleep(minutes)
 
     def _serve(self, counter: HubClient, window: int, number: str) -> bool:
         """The called visitor: a no-show, or walk, service, finish and maybe a rating. False when stopping."""
@@ -226,14 +233,16 @@ class Demo:
                 f"served {self.stats.served} | lost {self.stats.lost}")
 
     def finished(self) -> bool:
-        """The day is over: no more arrivals and nobody waiting or being served."""
-        office = self.runtime.db.office
-        return (self.clock() >= self.clock.start.replace(hour=17, minute=35) and not office.tickets)
+        """The day is over: the kiosk closed, every operator served the last visitor and went home."""
+        return self.clock.idle
 
     def shutdown(self) -> None:
+        """A quiet stop: the simulated people first, then their devices say goodbye and
+        disconnect, then the hub, the web and the broker stop (``OfficeRuntime.stop``)."""
         self.stop.set()
+        self.clock.stop()
         for t in self.threads:
-            t.join(5)
+            t.join(REQUEST_TIMEOUT_S + 1)
         for c in self.clients:
             c.stop()
         self.runtime.stop()

@@ -19,7 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speed", type=float, default=60.0, help="office time runs this many times faster (default 60)")
     p.add_argument("--windows", type=int, default=4)
     p.add_argument("--profile", choices=sorted(PROFILES), default="mek")
-    p.add_argument("--load", type=float, default=0.85, help="how busy the office is (window utilisation)")
+    p.add_argument("--load", type=float, default=0.75,   # simulation.demo.LOAD
+                   help="how busy the office is: the share of their open time the windows spend serving, over "
+                        "the day (default 0.75: busy, mostly within the norms; the 10-11 peak runs above it)")
     p.add_argument("--hours", type=float, help="stop after this many office hours (default: the whole day)")
     p.add_argument("--days", type=int, default=1, help="office days to run, nights skipped (soak: --days 5)")
     p.add_argument("--headless", action="store_true", help="no Kivy board window even when a display is present")
@@ -28,7 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker-kind", choices=["auto", "mosquitto", "amqtt"], default="auto")
     p.add_argument("--port", type=int, default=0, help="broker port (default: a free one)")
     p.add_argument("--web-port", type=int, default=8080)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="the same seed gives the same day at any --speed")
+    p.add_argument("--exit", action="store_true",
+                   help="end when the simulated day ends (default: the dashboard stays up until Ctrl-C)")
 
 
 def _web_login(demo) -> tuple[str, str] | None:
@@ -61,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if not 1 <= args.speed <= 3600:
         raise SystemExit("--speed must be between 1 and 3600")
+    if not 0.1 <= args.load <= 1.2:
+        raise SystemExit("--load must be between 0.1 and 1.2")
     data = args.data or Path(tempfile.mkdtemp(prefix="demo-", dir=Path("data").resolve() if _mk("data") else None))
     data.mkdir(parents=True, exist_ok=True)
     os.chmod(data, 0o755)      # mosquitto runs as its own user and must reach its files
@@ -77,34 +83,50 @@ def run(args: argparse.Namespace) -> int:
     board = None if args.headless else _open_board(demo, data)
     out = sys.stderr if args.json else sys.stdout
     print(f"Talon demo: office «{config.name_ru}», {len(config.windows)} windows, profile {args.profile}, "
-          f"office time x{args.speed:g}", file=out)
+          f"load {args.load:g} (the windows serve {args.load:.0%} of their open time; more at the 10-11 peak), "
+          f"office time x{args.speed:g}, seed {args.seed}", file=out)
     print(f"  broker     {demo.runtime.broker_url} ({type(demo.runtime.broker).__name__})", file=out)
     if demo.runtime.web is not None:
         who = f"  login {login[0]} / {login[1]}" if login else ""
         print(f"  dashboard  http://127.0.0.1:{web_port}/{who}", file=out)
-    print(f"  data       {data}   (Ctrl-C stops and prints the day's report)", file=out)
-    end = demo.clock.start + _hours(args.hours) if args.hours else None
+    print(f"  data       {data}   (Ctrl-C stops and prints the day's report)", file=out, flush=True)
+    if args.hours:
+        demo.clock.halt_at(demo.clock.start + _hours(args.hours))
     rss = {"start": process_rss(demo)}
-    while not stop.wait(1.0):
-        if out.isatty():
-            print("\r  " + demo.status_line() + "   ", end="", file=out, flush=True)
-        if (end and demo.clock() >= end) or demo.finished():
-            if demo.day_index + 1 >= args.days or end:
-                break
-            demo.next_day()
+    interrupted = _run_days(demo, args, stop, out)
     rss["end"] = process_rss(demo)
-    if out.isatty():
-        print(file=out)
+    demo.clock.stop()          # the simulated people stop; the hub, the web and the broker stay
     report = demo.report()
     report["rss_mb"] = rss
+    print(json.dumps(report, ensure_ascii=False) if args.json else _render(report), flush=True)
+    if not (interrupted or args.exit):
+        if demo.runtime.web is not None:
+            print(f"\nThe day is over; the dashboard stays up at http://127.0.0.1:{web_port}/ "
+                  "— Ctrl-C ends the demo.", file=out, flush=True)
+        stop.wait()
     demo.shutdown()
     if board is not None:
         board.terminate()
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False))
-    else:
-        print(_render(report))
+        board.wait(10)
     return 0 if report["lost_commands"] == 0 and report["duplicate_numbers"] == 0 else 1
+
+
+def _run_days(demo, args: argparse.Namespace, stop: threading.Event, out) -> bool:
+    """Run the office days (or ``--hours``) with a live status line; True when Ctrl-C cut them short."""
+    try:
+        while not stop.wait(0.2):
+            if out.isatty():
+                print("\r  " + demo.status_line() + "   ", end="", file=out, flush=True)
+            if demo.clock.halted:
+                return False
+            if demo.finished():
+                if demo.day_index + 1 >= args.days:
+                    return False
+                demo.next_day()
+        return True
+    finally:
+        if out.isatty():
+            print(file=out)
 
 
 def process_rss(demo) -> dict[str, float]:

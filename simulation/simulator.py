@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from queue_core import calendar
 from queue_core.config import OfficeConfig
 from queue_core.errors import QueueError
 from queue_core.model import TicketKind, WindowState
@@ -69,7 +70,10 @@ class Simulator:
         for a in arrivals_for_day(self.config, midnight, len(windows), self.workload, self.rng):
             self._at(a.at, self._arrive, a)
         self.result.days.append(day.isoformat())
-        closing = midnight.replace(hour=18)
+        # windows close once the office's hours are over: the last open one may not close
+        # during working hours (004:1130)
+        hours = calendar.hours_on(self.config.calendar, day)
+        closing = max(midnight.replace(hour=18), datetime.combine(day, hours[1], self.tz) if hours else midnight)
         while self._queue:
             when, _, action, args = heapq.heappop(self._queue)
             action(when, *args)

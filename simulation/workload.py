@@ -57,6 +57,18 @@ def mean_service(config: OfficeConfig, topic: str) -> float:
     return 0.85 * norm if norm else DEFAULT_SERVICE_MIN
 
 
+def load_for_utilisation(utilisation: float, break_min: float = 0.0) -> float:
+    """The ``Workload.load`` that keeps the windows busy ``utilisation`` of their open time
+    over the whole day. ``Workload.load`` is the utilisation at profile 1.0, while
+    HOURLY_PROFILE averages a little above 1 over the arrival hours and each window is
+    away ``break_min`` (its lunch); the busiest hour runs at ``max(HOURLY_PROFILE)`` times
+    the load."""
+    start, end = OPEN.hour * 60 + OPEN.minute, LAST_ARRIVAL.hour * 60 + LAST_ARRIVAL.minute
+    minutes = end - start
+    profile = sum(HOURLY_PROFILE.get(m // 60, 0.0) for m in range(start, end)) / minutes
+    return utilisation * (minutes - break_min) / (minutes * profile)
+
+
 def arrivals_for_day(config: OfficeConfig, day: datetime, windows: int, w: Workload,
                      rng: random.Random) -> list[Arrival]:
     """A day's visitors as a Poisson process shaped by HOURLY_PROFILE."""

@@ -198,3 +198,31 @@ class SettingRow(Base):
     saved_at: Mapped[datetime] = mapped_column(EpochTime)
     saved_by: Mapped[str | None] = mapped_column(String(64))
     toml: Mapped[str]
+
+
+class DisclosureInputRow(Base):
+    """What the yearly disclosure needs and no queue event records (003:205-209), entered
+    on the web per office and year: claims and complaints, the improvement measures carried
+    out, the remote channels' working hours."""
+    __tablename__ = "disclosure_inputs"
+
+    office: Mapped[str] = mapped_column(String(32), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    claims: Mapped[int | None]
+    complaints: Mapped[int | None]
+    measures: Mapped[str] = mapped_column(default="")
+    remote_channels: Mapped[str] = mapped_column(default="")
+    saved_at: Mapped[datetime] = mapped_column(EpochTime)
+    saved_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CsatPaperRow(Base):
+    """Paper questionnaires (000:632, a CSAT source besides the queue's ratings): how many
+    gave each score 1–5 in a half-year, entered on the web."""
+    __tablename__ = "csat_paper"
+
+    office: Mapped[str] = mapped_column(String(32), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    half: Mapped[int] = mapped_column(primary_key=True)
+    score: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int]

@@ -5,10 +5,13 @@ leg joined the queue. Aggregation happens in Python over the period's rows: a mo
 of a busy office is tens of thousands of rows, which is quick to fetch and lets one
 code path serve SQLite and PostgreSQL alike (exact p90, no dialect tricks).
 
-Definitions (docs/architecture.md §4): wait = called − wait start (booking: slot start),
-service = finished − started, wait until service = started − wait start (003:207).
+Definitions (docs/architecture.md §4): wait = called − wait start (booking: the later of
+check-in and slot start; never negative), service = finished − started whatever the leg's
+outcome (a transferred leg's service counts for its topic), wait until service = started −
+wait start (003:207); a visit runs from its first leg's wait start to its last leg's end.
 No-shows and cancellations are counted, but excluded from wait and service means.
-A ``mean`` norm is judged by the period mean; a ``max`` norm by each ticket.
+A ``mean`` norm is judged by the period mean; a ``max`` norm by each ticket; a profile's
+visit ceiling by each visit (``visits``).
 """
 from __future__ import annotations
 
@@ -20,13 +23,16 @@ from datetime import date, datetime, timedelta
 from statistics import fmean
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, func, select, type_coerce
+from sqlalchemy import Float, select, type_coerce
 from sqlalchemy.orm import Session
 
 from queue_core.config import OfficeConfig
-from storage.models import LegRow, PresenceRow, TicketRow
+from storage.models import LegRow
 
 SERVED = ("done", "terminated", "needs_followup")
+# legs whose wait and service count for their topic: served here, or served and then transferred
+# (the МЭК administrator's and the ОЭК dispatcher's work ends in a transfer)
+MEASURED = (*SERVED, "transferred")
 GROUPS = ("topic", "window", "operator", "hour", "segment", "day", "month", "total")
 
 
@@ -103,14 +109,15 @@ def summarize(rows, config: OfficeConfig, group: str = "topic") -> list[Figures]
         if r.outcome in _COUNTED:
             a[_COUNTED[r.outcome]] += 1
         if r.outcome in _WAITED and r.wait_s is not None:
-            a[5].append(r.wait_s / 60)
-            a[7].append((r.wait_s + (r.walk_s or 0)) / 60)
+            wait_s = max(0.0, r.wait_s)       # rows stored before waits were floored
+            a[5].append(wait_s / 60)
+            a[7].append((wait_s + (r.walk_s or 0)) / 60)
         if r.outcome in _SERVED:
             a[1] += 1
-            if r.service_s is not None:
-                # АтомЭнергоСбыт norms are per personal account: judge service per account
-                per_account = group == "topic" and key in topics and topics[key].aggregation == "max"
-                a[6].append(r.service_s / 60 / (max(1, r.accounts or 1) if per_account else 1))
+        if r.outcome in _WAITED and r.service_s is not None:
+            # АтомЭнергоСбыт norms are per personal account: judge service per account
+            per_account = group == "topic" and key in topics and topics[key].aggregation == "max"
+            a[6].append(r.service_s / 60 / (max(1, r.accounts or 1) if per_account else 1))
     return [_figures_of(key, acc[key], topics.get(key) if group == "topic" else None)
             for key in sorted(acc, key=lambda k: (k is None, str(k).zfill(3) if isinstance(k, int) else str(k)))]
 
@@ -127,7 +134,7 @@ def report(session: Session, config: OfficeConfig, start: datetime, end: datetim
 _TIME_GROUPS = ("hour", "day", "month")
 _COLUMN_GROUPS = {"topic": LegRow.topic, "window": LegRow.window, "operator": LegRow.operator,
                   "segment": LegRow.segment}
-_WAITED = frozenset(("done", "terminated", "needs_followup", "transferred"))
+_WAITED = frozenset(MEASURED)
 _COUNTED = {"no_show": 2, "transferred": 3, "cancelled": 4}    # accumulator slots (see ``_gather``)
 _SERVED = frozenset(SERVED)
 
@@ -245,11 +252,13 @@ def _gather(session: Session, config: OfficeConfig, start: datetime, end: dateti
     for row in rows:
         outcome, wait_s, walk_s, service_s, accounts = row[0], row[1], row[2], row[3], row[4]
         wait = service = to_service = None
-        if outcome in _WAITED and wait_s is not None:
-            wait, to_service = wait_s / 60, (wait_s + (walk_s or 0)) / 60
+        if outcome in _WAITED:
+            if wait_s is not None:
+                wait_s = wait_s if wait_s > 0 else 0.0      # rows stored before waits were floored
+                wait, to_service = wait_s / 60, (wait_s + (walk_s or 0)) / 60
+            if service_s is not None:
+                service = service_s / 60
         served = outcome in _SERVED
-        if served and service_s is not None:
-            service = service_s / 60
         keys = [(accs[g], row[i], g == "topic") for g, i in slots]
         if timed:
             quarter = int(row[time_slot] // 900)
@@ -277,8 +286,8 @@ def _gather(session: Session, config: OfficeConfig, start: datetime, end: dateti
                 a[7].append(to_service)
             if served:
                 a[1] += 1
-                if service is not None:
-                    a[6].append(service / max(1, accounts or 1) if by_topic and key in per_account else service)
+            if service is not None:
+                a[6].append(service / max(1, accounts or 1) if by_topic and key in per_account else service)
     return accs
 
 
@@ -320,82 +329,102 @@ def _compliant_sorted(aggregation: str, ordered: list[float], limit: float | Non
     return ordered[-1] <= limit
 
 
+@dataclass(slots=True)
+class VisitFigures:
+    """Visits (first leg's wait start → last leg's end, across transfers) that began in the
+    period and ended in service, against the profile's visit ceiling, judged as a maximum
+    (ОЭК 30 min, 001:369; АтомЭнергоСбыт 28 min per personal account, 004:992)."""
+    count: int = 0
+    mean_total_min: float | None = None
+    max_total_min: float | None = None
+    total_norm_max_min: float | None = None
+    per_account: bool = False                     # judged as total ÷ accounts (АтомЭнергоСбыт)
+    within_total_norm_share: float | None = None
+    over_total_norm: int | None = None            # visits over the ceiling (None: no ceiling)
+    total_compliant: bool | None = None           # every visit within the ceiling
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def visits(session: Session, config: OfficeConfig, start: datetime, end: datetime) -> VisitFigures:
+    """The period's visits: a visit's total is the sum of its legs' wait, walk and service
+    (they follow each other: a transfer ends one leg as the next joins the queue), so it
+    equals its last leg's end minus its first leg's wait start. Visits whose last leg was not
+    served (a no-show after a transfer, one still in progress) have no total. Each month
+    gives exact partial sums (count, sum, max, within the ceiling); closed months are kept
+    like ``reports``'."""
+    if end <= start:
+        raise ValueError("the period ends before it starts")
+    tz = ZoneInfo(config.timezone)
+    ceiling, per_account = config.profile.total_visit_max_min, config.profile.unit == "personal_account"
+    closed_before = datetime.now(tz) - timedelta(days=1)
+    count, total, longest, within = 0, 0.0, None, 0
+    for chunk_start, chunk_end in _month_chunks(start, end, tz):
+        args = (session, config.office_id, chunk_start, chunk_end, ceiling, per_account)
+        if chunk_end <= closed_before:
+            key = ("visits", str(session.get_bind().url), config.office_id, chunk_start.timestamp(),
+                   chunk_end.timestamp(), ceiling, per_account)
+            part = _closed_months.get(key)
+            if part is None:
+                part = _closed_months.put(key, _gather_visits(*args))
+        else:
+            part = _gather_visits(*args)
+        count, total, within = count + part[0], total + part[1], within + part[3]
+        if part[2] is not None and (longest is None or part[2] > longest):
+            longest = part[2]
+    f = VisitFigures(count=count, total_norm_max_min=ceiling, per_account=per_account)
+    if count:
+        f.mean_total_min, f.max_total_min = round(total / count, 2), _r(longest)
+        if ceiling is not None:
+            f.within_total_norm_share = round(within / count, 4)
+            f.over_total_norm = count - within
+            f.total_compliant = within == count
+    return f
+
+
+def _gather_visits(session: Session, office: str, start: datetime, end: datetime, ceiling: float | None,
+                   per_account: bool) -> tuple[int, float, float | None, int]:
+    """(count, sum of totals, longest total, visits within the ceiling), minutes, of the visits
+    whose first leg joined the queue in [start, end) and whose legs are all transferred but
+    the last, which was served. A visit's later legs join the queue the same office day, so
+    one range query over the legs (a day past ``end``) finds them all."""
+    q = select(LegRow.ticket_id, LegRow.idx, LegRow.outcome, LegRow.wait_s, LegRow.walk_s, LegRow.service_s,
+               LegRow.accounts, type_coerce(LegRow.queued_at, Float)).where(
+        LegRow.office == office, LegRow.queued_at >= start, LegRow.queued_at < end + timedelta(days=1))
+    until = end.timestamp()
+    legs: dict[int, list] = {}       # ticket -> [seconds, legs, served, transferred, accounts, began in the period]
+    for ticket_id, idx, outcome, wait_s, walk_s, service_s, accounts, queued in session.connection().execute(q):
+        v = legs.get(ticket_id)
+        if v is None:
+            v = legs[ticket_id] = [0.0, 0, 0, 0, 1, False]
+        v[0] += (wait_s if wait_s and wait_s > 0 else 0.0) + (walk_s or 0.0) + (service_s or 0.0)
+        v[1] += 1
+        v[2] += outcome in _SERVED
+        v[3] += outcome == "transferred"
+        v[4] = max(v[4], accounts or 1)
+        v[5] = v[5] or (idx == 0 and queued < until)
+    count, total, longest, within = 0, 0.0, None, 0
+    for seconds, n, served, transferred, accounts, began in legs.values():
+        if not began or served != 1 or transferred != n - 1:
+            continue
+        minutes = seconds / 60
+        count, total = count + 1, total + minutes
+        longest = minutes if longest is None or minutes > longest else longest
+        if ceiling is not None and (minutes / accounts if per_account else minutes) <= ceiling:
+            within += 1
+    return count, total, longest, within
+
+
 def month_bounds(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime(year, month, 1, tzinfo=tz)
     end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
     return start, end
 
 
-def disclosure(session: Session, config: OfficeConfig, year: int, months=range(1, 13)) -> list[dict]:
-    """БЭСО's yearly disclosure (003:205-209): per month, the average wait until service
-    starts and the average service time, in minutes. One indexed aggregate per month
-    (``months``: only these, e.g. the one a monthly report shows)."""
-    tz = ZoneInfo(config.timezone)
-    out = []
-    for month in months:
-        start, end = month_bounds(year, month, tz)
-        visitors, wait_s, service_s = session.execute(
-            select(func.count(LegRow.id), func.avg(LegRow.wait_s + func.coalesce(LegRow.walk_s, 0)),
-                   func.avg(LegRow.service_s))
-            .where(LegRow.office == config.office_id, LegRow.queued_at >= start, LegRow.queued_at < end,
-                   LegRow.outcome.in_(SERVED))).one()
-        out.append({"month": f"{year}-{month:02d}", "visitors": visitors,
-                    "mean_wait_until_service_min": _minutes(wait_s), "mean_service_min": _minutes(service_s)})
-    return out
-
-
-def _minutes(seconds) -> float | None:
-    return None if seconds is None else round(float(seconds) / 60, 2)
-
-
-def csat(session: Session, config: OfficeConfig, start: datetime, end: datetime) -> dict:
-    """Ratings (000:496) and CSAT as the share of 4–5 on the 1–5 scale (docs/requirements.md, digest §5.3)."""
-    scores = session.execute(select(TicketRow.rating).where(
-        TicketRow.office == config.office_id, TicketRow.issued_at >= start, TicketRow.issued_at < end,
-        TicketRow.rating.is_not(None))).scalars().all()
-    dist = {s: scores.count(s) for s in range(1, 6)}
-    return {"ratings": len(scores), "mean": _mean([float(s) for s in scores]),
-            "csat": round(sum(s >= 4 for s in scores) / len(scores), 4) if scores else None,
-            "distribution": dist}
-
-
-def half_year(year: int, half: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """МЭК reports CSAT per half-year (000:632)."""
-    start = datetime(year, 1 if half == 1 else 7, 1, tzinfo=tz)
-    end = datetime(year, 7, 1, tzinfo=tz) if half == 1 else datetime(year + 1, 1, 1, tzinfo=tz)
-    return start, end
-
-
-def downtime(session: Session, config: OfficeConfig, start: datetime, end: datetime) -> list[dict]:
-    """Per device: minutes offline within the period and the longest outage (REQ-Q-9: ≤ 60 min)."""
-    rows = session.execute(select(PresenceRow.device, PresenceRow.at, PresenceRow.state)
-                           .where(PresenceRow.office == config.office_id, PresenceRow.at < end)
-                           .order_by(PresenceRow.device, PresenceRow.at)).all()
-    by_device: dict[str, list] = defaultdict(list)
-    for device, at, state in rows:
-        by_device[device].append((at, state))
-    out = []
-    for device, changes in sorted(by_device.items()):
-        total, longest, down_since = 0.0, 0.0, None
-        for at, state in changes:
-            if state == "offline" and down_since is None:
-                down_since = max(at, start)
-            elif state == "online" and down_since is not None:
-                if at > start:
-                    minutes = (at - down_since).total_seconds() / 60
-                    total, longest = total + minutes, max(longest, minutes)
-                down_since = None
-        if down_since is not None:
-            minutes = (end - down_since).total_seconds() / 60
-            total, longest = total + minutes, max(longest, minutes)
-        out.append({"device": device, "offline_min": round(total, 1), "longest_outage_min": round(longest, 1),
-                    "over_60_min": longest > 60})
-    return out
-
-
 def eta_error(rows) -> float | None:
     """Mean absolute error of the printed wait estimate, minutes (first legs only)."""
-    errors = [abs(r.wait_s / 60 - r.eta_min) for r in rows if r.eta_min is not None and r.wait_s is not None]
+    errors = [abs(max(0.0, r.wait_s) / 60 - r.eta_min) for r in rows if r.eta_min is not None and r.wait_s is not None]
     return round(fmean(errors), 2) if errors else None
 
 
@@ -415,8 +444,9 @@ def productivity(rows, config: OfficeConfig) -> list[dict]:
     out = []
     for op in sorted(by_op, key=lambda k: (k is None, str(k))):
         served = [r for r in by_op[op] if r.outcome in SERVED]
-        services = [r.service_s / 60 for r in served if r.service_s is not None]
-        judged = [r.service_s / 60 <= norms[r.topic] for r in served
+        measured = [r for r in by_op[op] if r.outcome in _WAITED]     # a transferred leg was served too
+        services = [r.service_s / 60 for r in measured if r.service_s is not None]
+        judged = [r.service_s / 60 <= norms[r.topic] for r in measured
                   if r.service_s is not None and norms.get(r.topic) is not None]
         days = {r.queued_at.astimezone(tz).date() for r in by_op[op]}
         out.append({"operator": op, "served": len(served), "days": len(days),

@@ -45,9 +45,16 @@ def _seconds(a: datetime | None, b: datetime | None) -> float | None:
     return None if a is None or b is None else (b - a).total_seconds()
 
 
+def wait_start(t: Ticket, idx: int, leg: Leg) -> datetime:
+    """When leg ``idx``'s wait starts counting (docs/architecture.md §4): the transfer for a
+    later leg; for a booking's first leg the later of check-in and slot start, but never
+    after its call, so an early booking called before its slot waited 0, never less."""
+    start = max(t.issued_at, t.slot_start) if idx == 0 and t.slot_start else leg.queued_at
+    return min(start, leg.called_at) if leg.called_at is not None else start
+
+
 def leg_values(office_id: str, t: Ticket, idx: int, leg: Leg) -> dict:
-    wait_from = t.wait_from() if idx == len(t.legs) - 1 else (
-        max(t.issued_at, t.slot_start) if idx == 0 and t.slot_start else leg.queued_at)
+    wait_from = wait_start(t, idx, leg)
     return dict(
         idx=idx, office=office_id, topic=leg.topic, segment=t.segment, kind=str(t.kind), window=leg.window,
         operator=leg.operator, queued_at=leg.queued_at, called_at=leg.called_at, started_at=leg.started_at,
@@ -152,7 +159,22 @@ class QueueStore:
                     office.finished[str(s.number)] = _ticket_from_row(row, office.tz)
         self._load_counters(session, office)
         self._load_recent(session, office)
+        self._load_assisted(session, office)
         return office
+
+    def _load_assisted(self, session: Session, office: Office) -> None:
+        """The assisted-service mark of live priority tickets, from their ``issued`` events
+        (the ticket table has no column for it)."""
+        prio = {(t.number, t.issued_at): t for t in office.tickets.values() if t.kind is TicketKind.PRIORITY}
+        if not prio:
+            return
+        for number, at, data in session.execute(
+                select(EventRow.ticket, EventRow.at, EventRow.data).where(
+                    EventRow.office == self.office_id, EventRow.kind == "issued",
+                    EventRow.ticket.in_({n for n, _ in prio}), EventRow.at >= min(a for _, a in prio))):
+            t = prio.get((number, at.astimezone(office.tz)))
+            if t is not None:
+                t.assisted = bool((data or {}).get("assisted", False))
 
     def _load_counters(self, session: Session, office: Office) -> None:
         days = {t.day for t in office.tickets.values()}

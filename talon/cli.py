@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("simulation.cli", "simulate office days and report waits against the norms"),
     "bench": ("bench.cli", "run the benchmarks and print figures beside their goals"),
     "config": ("talon.config_cli", "check an office configuration file"),
+    "report": ("talon.report_cli", "print a report (monthly, disclosure, csat, downtime) for scripts and cron"),
     "hub": ("talon.office", "run the hub: broker, dispatcher and web server"),
     "devices": ("hub.devices_cli", "provision device ids, roles and passwords"),
     "operators": ("hub.operators_cli", "manage counter operators and their PINs"),

@@ -25,6 +25,20 @@
     body.replaceChildren.apply(body, rows);
   }
 
+  // staff saw a visitor's alert (call for staff, assisted service): POST it; the next snapshot drops it
+  function ackButton(key, li) {
+    var b = el("button", {"type": "button", "class": "ack"}, L.ack);
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      var body = new URLSearchParams({"key": key, "csrf_token": L.csrf});
+      fetch(L.ack_url, {"method": "POST", "body": body, "credentials": "same-origin",
+                        "headers": {"X-CSRF-Token": L.csrf}})
+        .then(function (r) { if (r.ok) { li.remove(); } else { b.disabled = false; } },
+              function () { b.disabled = false; });
+    });
+    return b;
+  }
+
   function draw(s) {
     fill("topics", s.topics.map(function (t) {
       return row([[t.prefix + " — " + t.name], [String(t.waiting), "num big"],
@@ -46,7 +60,11 @@
     none.firstChild.setAttribute("colspan", "4");
     fill("devices", devices.length ? devices : [none]);
     var ul = document.getElementById("alerts");
-    var items = s.alerts.map(function (a) { return el("li", {"class": a.level, "data-kind": a.kind}, a.text); });
+    var items = s.alerts.map(function (a) {
+      var li = el("li", {"class": a.level, "data-kind": a.kind}, a.text);
+      if (a.ack) { li.appendChild(ackButton(a.ack, li)); }
+      return li;
+    });
     if (!items.length) { items = [el("li", {"class": "none"}, L.no_alerts)]; }
     ul.replaceChildren.apply(ul, items);
     document.getElementById("updated").textContent = s.at.substring(11, 19);

@@ -3,7 +3,9 @@
 * the hub stalls, the kiosk gives up and offers «Повторить»; the hub then applies the
   first attempt; the retry carries the same command id and gets the same ticket, and
   the database holds exactly one;
-* ``talon kiosk`` as a process (offscreen) comes online at the hub and stops cleanly.
+* ``talon kiosk`` as a process (offscreen) comes online at the hub and stops cleanly on
+  SIGTERM (``systemctl stop``), and so do ``talon counter`` and ``talon board``: exit
+  code 0, "offline" said by the device itself, not one ERROR in the log.
 """
 import os
 import shutil
@@ -39,7 +41,8 @@ def hub():
         database_url=f"sqlite:///{folder}/talon.db", broker_kind="mosquitto", port=free_port(), web_port=None))
     with runtime.db.sessions() as s, s.begin():
         runtime.passwords = {"kiosk-1": directory.add_device(s, OFFICE, "kiosk-1", "kiosk"),
-                             "counter-1": directory.add_device(s, OFFICE, "counter-1", "counter", window=1)}
+                             "counter-1": directory.add_device(s, OFFICE, "counter-1", "counter", window=1),
+                             "board-1": directory.add_device(s, OFFICE, "board-1", "board")}
     runtime.start()
     yield runtime
     runtime.stop()
@@ -85,26 +88,38 @@ def test_kiosk_retry_after_an_unanswered_issue_gets_the_same_ticket(hub, bus):
     assert numbers(hub) == ["А001"]                    # one ticket, not two
 
 
-def test_talon_kiosk_process_comes_online_and_stops_cleanly(hub, tmp_path):
+ROLES = {   # device -> its command line after the connection options, and the presence row that says "up"
+    "kiosk-1": (["kiosk", "--printer", "file", "--size", "800x480"], ("online", "unknown")),
+    "counter-1": (["counter", "--window", "1"], None),
+    "board-1": (["board", "--no-sound", "--size", "800x480"], None),
+}
+
+
+@pytest.mark.parametrize("device", sorted(ROLES))
+def test_talon_device_process_comes_online_and_stops_quietly_on_sigterm(hub, tmp_path, device):
     kivy_home = tmp_path / "kivy"
     kivy_home.mkdir()
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "SDL_AUDIODRIVER": "dummy", "KIVY_NO_ARGS": "1",
-           "KIVY_HOME": str(kivy_home), "TALON_DEVICE_PASSWORD": hub.passwords["kiosk-1"]}
-    log = tmp_path / "kiosk.log"
+           "KIVY_HOME": str(kivy_home), "TALON_DEVICE_PASSWORD": hub.passwords[device], "TALON_LOG": "INFO"}
+    command, up = ROLES[device]
+    if device == "kiosk-1":
+        command = [*command, "--printer-target", str(tmp_path / "tickets.bin")]
+    log = tmp_path / f"{device}.log"
     with log.open("w") as out:
-        kiosk = subprocess.Popen(
-            [sys.executable, "-m", "talon", "kiosk", "--broker", hub.broker_url, "--office", OFFICE,
-             "--device", "kiosk-1", "--printer", "file", "--printer-target", str(tmp_path / "tickets.bin"),
-             "--size", "800x480"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "talon", command[0], "--broker", hub.broker_url, "--office", OFFICE,
+             "--device", device, *command[1:]], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        # online, with the printer state its presenter read: the app is really up
-        wait_for(lambda: ("online", "unknown") in presence(hub, "kiosk-1") or kiosk.poll() is not None,
-                 timeout=60, what="the kiosk coming online at the hub")
-        assert kiosk.poll() is None, log.read_text()
-        kiosk.send_signal(signal.SIGTERM)
-        assert kiosk.wait(30) == 0, log.read_text()
+        # online (the kiosk: with the printer state its presenter read): the app is really up
+        wait_for(lambda: (up in presence(hub, device) if up else any(s == "online" for s, _ in presence(hub, device)))
+                 or proc.poll() is not None, timeout=60, what=f"{device} coming online at the hub")
+        assert proc.poll() is None, log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()
     finally:
-        if kiosk.poll() is None:
-            kiosk.kill()
-            kiosk.wait()
-    wait_for(lambda: presence(hub, "kiosk-1")[-1][0] == "offline", what="the kiosk saying it went offline")
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    wait_for(lambda: presence(hub, device)[-1][0] == "offline", what=f"{device} saying it went offline")
+    text = log.read_text()
+    assert "ERROR" not in text and "Traceback" not in text, text

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 from broker import messages
 from hub.dispatcher import Dispatcher
+from queue_core.config import parse_office_config
 from storage import directory
 from storage.models import BookingRow, EventRow, PresenceRow, TicketRow
 from storage.queue_db import QueueDatabase
-from tests.queue_core.helpers import MONDAY_10, make_config
+from tests.queue_core.helpers import MONDAY_10, make_config, office_dict
 
 
 class Clock:
@@ -90,6 +91,37 @@ def test_window_state_lists_the_actions_the_hub_accepts(hub):
     reply, pubs = send(hub, "counter-1", "finish", window=1)
     assert reply["ok"] and actions(pubs) == ["call_next", "pause", "close"]
     assert states_of(hub, 1)["actions"] == ["call_next", "pause", "close"]
+
+
+def test_the_last_open_window_closes_once_the_working_hours_end(hub):
+    """004:1130-1132: the close is refused like a break; the window state says so, and the
+    hub republishes it when the clock lets the window close."""
+    for n in (1, 2):
+        send(hub, f"counter-{n}", "pause", window=n, kind="lunch")
+    assert "close" not in states_of(hub, 3)["actions"]
+    assert send(hub, "counter-3", "close", window=3)[0]["error"]["code"] == "break_not_allowed"
+    assert [p.topic for p in hub.refresh() if "state/window" in p.topic] == []
+    hub.clock.now = MONDAY_10.replace(hour=20, minute=1)
+    republished = [p for p in hub.refresh() if p.topic.endswith("state/window/3")]
+    assert republished and "close" in republished[0].payload["actions"]
+    assert send(hub, "counter-3", "close", window=3)[0]["ok"]
+
+
+def test_an_assisted_priority_ticket_carries_its_mark(tmp_path):
+    data = office_dict(windows=1)
+    data["priority"] = {"mode": "individual"}
+    db = QueueDatabase(f"sqlite:///{tmp_path / 'hub.db'}", parse_office_config(data))
+    with db.sessions() as s, s.begin():
+        directory.add_device(s, "test", "kiosk-1", "kiosk", password="k")
+        directory.add_device(s, "test", "counter-1", "counter", window=1, password="c")
+    d = Dispatcher(db, clock=Clock())
+    send(d, "counter-1", "open", window=1)
+    reply, pubs = send(d, "kiosk-1", "issue", topic="A", kind="priority", category="veteran")
+    assert reply["data"]["ticket"]["assisted"] is True and reply["data"]["ticket"]["priority_category"] == "veteran"
+    event = next(p.payload for p in pubs if "/event/" in p.topic)
+    assert event["data"]["assisted"] is True
+    assert send(d, "kiosk-1", "issue", topic="A", kind="walk_in")[0]["data"]["ticket"]["assisted"] is False
+    db.close()
 
 
 def states_of(d, n):

@@ -35,7 +35,7 @@ def broken(mutate):
     (lambda d: d["calendar"].update(holidays=["31.12.2026"]), "calendar.holidays[0]", "YYYY-MM-DD"),
     (lambda d: d["queue"].update(policy="random"), "queue.policy", "must be one of"),
     (lambda d: d["queue"].update(number_width="3"), "queue.number_width", "must be int"),
-    (lambda d: d["queue"].update(priority_max_in_row=0), "queue.priority_max_in_row", "1..100"),
+    (lambda d: d["queue"].update(priority_max_in_row=-1), "queue.priority_max_in_row", "0..100"),
 ])
 def test_bad_config_names_the_key(mutate, key, problem):
     with pytest.raises(ConfigError) as info:
@@ -60,6 +60,46 @@ def test_profiles_match_the_seeds():
     assert oek.total_visit_max_min == 30 and oek.form("dispatch").wait_min is None     # 001:363
     assert atom.aggregation == "max" and atom.total_visit_max_min == 28                 # 004:958
     assert (atom.form("consult_cash").wait_min, atom.form("consult_cash").service_min) == (12, 16)
+
+
+
+def test_atom_forms_and_citations_match_the_seed():
+    """АтомЭнергоСбыт §3.2 rows (004:962-990), the digital-services step (004:970) and the
+    in-hall procedure norms of the appendix; which of them are per personal account."""
+    atom = PROFILES["atom"]
+    rows = {f.code: (f.wait_min, f.service_min, f.source, atom.per_account(f)) for f in atom.forms}
+    assert rows == {
+        "consult": (8, 8, "004:962-970", True), "cash": (4, 4, "004:974-980", True),
+        "consult_cash": (12, 16, "004:982-990", True), "digital": (None, 4, "004:970", True),
+        "contract_forms": (None, 5, "004:2765-2771", False), "contract_check": (None, 10, "004:2773-2833", True),
+        "meter_readings": (None, 15, "004:2938-2952", False), "installment": (None, 20, "004:3024-3036", False),
+        "no_debt": (None, 15, "004:3144-3152", False)}
+    assert len({f.prefix for f in atom.forms}) == len(atom.forms)          # one ticket prefix each
+    assert not any(PROFILES[p].per_account(f) for p in ("mek", "oek") for f in PROFILES[p].forms)
+
+
+def test_atom_topics_know_whether_their_norm_is_per_account():
+    cfg = office_from_profile("atom", windows=2)
+    per_account = {cfg.profile.form(t.form).code: t.per_account for t in cfg.topics if t.form}
+    assert per_account["consult"] and per_account["contract_check"] and not per_account["meter_readings"]
+
+
+@pytest.mark.parametrize("profile, mode, max_in_row", [
+    ("mek", "out_of_turn", 3), ("oek", "out_of_turn", 0), ("atom", "individual", 3)])
+def test_priority_defaults_follow_the_profile_seed(profile, mode, max_in_row):
+    cfg = office_from_profile(profile, windows=2)
+    assert (cfg.priority_mode, cfg.priority_max_in_row) == (mode, max_in_row)
+
+
+def test_priority_mode_and_interleave_can_be_set():
+    data = office_dict()
+    data["office"]["profile"] = "oek"
+    data["topics"] = [{"code": "A", "form": "contracts"}]
+    data["windows"] = [{"number": 1, "topics": ["A"]}]
+    data["queue"]["priority_max_in_row"] = 2
+    data["priority"] = {"mode": "call_staff"}
+    cfg = parse_office_config(data)
+    assert (cfg.priority_mode, cfg.priority_max_in_row) == ("call_staff", 2)
 
 
 def test_toml_errors_are_config_errors():

@@ -81,7 +81,7 @@ def test_without_the_start_step_done_follows_the_call_and_start_is_refused():
     (lambda o: o.pause(1, "lunch", T0), 1, ("close", "open")),
     (lambda o: (o.issue("A", T0), o.call_next(1, T0)), 1, ("recall", "start", "no_show", "transfer")),
     (lambda o: (o.issue("A", T0), o.call_next(1, T0), o.start(1, T0)), 1, ("finish", "transfer")),
-    (lambda o: (o.pause(1, "lunch", T0), o.pause(2, "rest", T0)), 3, ("call_next", "close")),  # last open one
+    (lambda o: (o.pause(1, "lunch", T0), o.pause(2, "rest", T0)), 3, ("call_next",)),  # last open one (004:1130)
 ])
 def test_allowed_actions_follow_the_window(office, setup, window, expected):
     setup(office)
@@ -135,6 +135,45 @@ def test_not_all_windows_on_break_when_more_than_two(office):
     office.pause(2, "technical", T0)
     with pytest.raises(errors.BreakNotAllowed, match="last open one"):
         office.pause(3, "rest", T0)
+
+
+def test_the_last_open_window_is_not_closed_during_working_hours(office):
+    """004:1130-1132: with windows 1 and 2 at lunch, closing 3 is refused like a break."""
+    office.pause(1, "lunch", T0)
+    office.pause(2, "lunch", T0)
+    before = office.digest()
+    with pytest.raises(errors.BreakNotAllowed, match="last open one"):
+        office.close(3, T0)
+    assert office.digest() == before
+    assert "close" not in office.allowed_actions(3, T0)
+    assert "close" in office.allowed_actions(1, T0)        # a window on a break may still close
+
+
+def test_the_last_open_window_closes_after_hours(office):
+    office.close(1, T0)
+    office.close(2, T0)
+    evening = T0.replace(hour=20, minute=5)                # the office works 08:00-20:00
+    assert "close" not in office.allowed_actions(3, T0)
+    assert "close" in office.allowed_actions(3, evening)
+    assert office.close(3, evening).state is WindowState.CLOSED
+
+
+def test_the_last_open_window_closes_in_an_office_wide_break():
+    data = office_dict(windows=3)
+    data["calendar"]["breaks"] = ["13:00-14:00"]
+    o = Office(parse_office_config(data))
+    o.open(3, T0)
+    with pytest.raises(errors.BreakNotAllowed):
+        o.close(3, T0)
+    assert o.close(3, T0.replace(hour=13, minute=10)).state is WindowState.CLOSED
+
+
+def test_two_windows_may_both_close_in_working_hours():
+    o = Office(make_config(windows=2))
+    for w in (1, 2):
+        o.open(w, T0)
+    o.close(1, T0)
+    assert o.close(2, T0).state is WindowState.CLOSED
 
 
 def test_two_windows_may_both_break():
@@ -200,6 +239,53 @@ def test_priority_first_but_at_most_k_in_a_row():
         o.start(1, T0 + minutes(10 + i))
         o.finish(1, T0 + minutes(10 + i))
     assert order == [prio[0].number, prio[1].number, walk.number, prio[2].number]
+
+
+def _serve_all(o, start):
+    order = []
+    for i in range(len(o.waiting())):
+        order.append(o.call_next(1, start + minutes(i)).number)
+        o.start(1, start + minutes(i))
+        o.finish(1, start + minutes(i))
+    return order
+
+
+def test_without_interleave_a_priority_ticket_never_waits_behind_a_walk_in():
+    """ОЭК (001:375-377): disabled clients are served out of turn; ``priority_max_in_row = 0``."""
+    o = Office(make_config(windows=1, priority_max_in_row=0))
+    o.open(1, T0)
+    walk = o.issue("A", T0)
+    prio = [o.issue("A", T0 + minutes(i + 1), TicketKind.PRIORITY) for i in range(5)]
+    assert _serve_all(o, T0 + minutes(10)) == [p.number for p in prio] + [walk.number]
+
+
+def test_the_oek_profile_serves_priority_out_of_turn_without_interleave():
+    data = office_dict(windows=1)
+    data["office"]["profile"] = "oek"
+    data["topics"] = [{"code": "A", "form": "contracts"}]
+    data["windows"] = [{"number": 1, "topics": ["A"]}]
+    o = Office(parse_office_config(data))
+    o.open(1, T0)
+    walks = [o.issue("A", T0 + minutes(i)) for i in range(2)]
+    prio = [o.issue("A", T0 + minutes(5 + i), TicketKind.PRIORITY) for i in range(4)]
+    assert all(not p.assisted for p in prio)
+    assert _serve_all(o, T0 + minutes(10)) == [p.number for p in prio + walks]
+
+
+@pytest.mark.parametrize("mode", ["individual", "call_staff"])
+def test_assisted_modes_mark_the_ticket_and_keep_its_turn(mode):
+    """АтомЭнергоСбыт (004:945-949): an individual, assisted format, not queue-jumping."""
+    data = office_dict(windows=1)
+    data["priority"] = {"mode": mode}
+    o = Office(parse_office_config(data))
+    o.open(1, T0)
+    walk = o.issue("A", T0)
+    prio = o.issue("A", T0 + minutes(1), TicketKind.PRIORITY, category="veteran")
+    assert prio.assisted and not walk.assisted and prio.people_ahead == 1
+    events, _ = o.take_events()
+    assert events[-1].data["assisted"] is True and events[-2].data["assisted"] is False
+    assert Office.replay(o.config, events).tickets[prio.number].assisted
+    assert _serve_all(o, T0 + minutes(10)) == [walk.number, prio.number]
 
 
 def test_due_booking_goes_before_walk_ins(office):
@@ -279,8 +365,9 @@ def test_kiosk_refuses_outside_hours_and_after_cutoff():
 
 
 def test_no_open_window_for_topic_means_not_accepting(office):
-    for w in (1, 2, 3):
+    for w in (1, 2):
         office.close(w, T0)
+    office.close(3, T0.replace(hour=20, minute=1))        # the last open one closes after hours (004:1130)
     assert office.accepting("A", T0) == (False, "no_window")
 
 
@@ -293,7 +380,7 @@ def test_estimate_grows_with_people_ahead(office):
 
 def test_estimate_is_none_when_no_window_serves(office):
     for w in (1, 2, 3):
-        office.pause(w, "lunch", T0) if w < 3 else office.close(w, T0)
+        office.pause(w, "lunch", T0) if w < 3 else office.close(w, T0.replace(hour=20, minute=1))
     assert office.estimate("A")[1] is None
 
 

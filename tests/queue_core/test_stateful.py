@@ -19,7 +19,7 @@ TOPICS = ["A", "R", "C"]
 @st.composite
 def offices(draw):
     data = office_dict(windows=draw(st.integers(1, 4)), policy=draw(st.sampled_from(["fifo", "norm_aware"])),
-                       priority_max_in_row=draw(st.integers(1, 3)), start_step=draw(st.booleans()))
+                       priority_max_in_row=draw(st.integers(0, 3)), start_step=draw(st.booleans()))
     for w in data["windows"]:
         w["topics"] = draw(st.lists(st.sampled_from(TOPICS), min_size=1, max_size=3, unique=True))
     data["calendar"] = {"hours": {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
@@ -52,7 +52,7 @@ class QueueMachine(RuleBasedStateMachine):
     def _window_op(self, op, w, *args, **kw):
         """A window op, checked against ``allowed_actions``: listed ops succeed and change
         the state; ops left out are refused or change nothing."""
-        allowed = op in self.office.allowed_actions(w)
+        allowed = op in self.office.allowed_actions(w, self.now)
         before, refused = self.office.digest(), False
         try:
             getattr(self.office, op)(w, *args, **kw)
@@ -102,11 +102,12 @@ class QueueMachine(RuleBasedStateMachine):
         event(f"called {t.kind}" + (" with priority waiting" if t.kind is TicketKind.PRIORITY and streak else ""))
         prio_waiting = [p for p in pool if p.kind is TicketKind.PRIORITY]
         targeted = [p for p in pool if p.leg.target_window == w]
+        limit = self.office.config.priority_max_in_row        # 0: no interleave, priority always first
         if t.kind is not TicketKind.PRIORITY and prio_waiting and not targeted:
-            assert streak >= self.office.config.priority_max_in_row, "priority overtaken beyond the interleave"
+            assert limit and streak >= limit, "priority overtaken beyond the interleave"
         others = [p for p in pool if p.kind is not TicketKind.PRIORITY]
         if t.kind is TicketKind.PRIORITY and others and not targeted:
-            assert streak < self.office.config.priority_max_in_row, "more priority calls in a row than allowed"
+            assert not limit or streak < limit, "more priority calls in a row than allowed"
         plain = [p for p in pool if p.kind is TicketKind.WALK_IN and p.leg.target_window is None]
         if (self.office.config.policy == "fifo" and t in plain and not prio_waiting and not targeted
                 and not any(p.kind is TicketKind.BOOKING for p in pool)):

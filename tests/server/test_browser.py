@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from werkzeug.serving import make_server
 
+from storage.models import PresenceRow
 from storage.queue_db import QueueDatabase
 from tests.server.conftest import EXAMPLE, NOW, PASSWORDS, make_app
 
@@ -94,6 +95,22 @@ def test_dashboard_updates_live_when_a_ticket_is_issued(server, page, tmp_path):
     expect(page.locator("#alerts li.crit, #alerts li.warn").first).to_be_visible()
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
     shot(page, tmp_path, "dashboard-live")
+
+
+def test_staff_acknowledge_a_call_for_staff_on_the_dashboard(server, page, tmp_path):
+    app, base = server
+    expect = playwright_api.expect
+    b = app.extensions["talon"]
+    with b.sessions.begin() as s:
+        s.add(PresenceRow(office=b.config.office_id, device="kiosk9", at=NOW - timedelta(minutes=1), state="help"))
+    login(page, base, "oper", PASSWORDS["oper"])
+    alert = page.locator("#alerts li[data-kind=help]")
+    expect(alert).to_contain_text("kiosk9")
+    alert.locator("button.ack").click()
+    expect(page.locator("#alerts li[data-kind=help]")).to_have_count(0)
+    page.reload()                                        # stored: gone for everyone
+    expect(page.locator("#status-dot.live")).to_be_visible()
+    expect(page.locator("#alerts li[data-kind=help]")).to_have_count(0)
 
 
 def test_report_page_and_csv_download(server, page, tmp_path):

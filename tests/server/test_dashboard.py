@@ -1,9 +1,11 @@
 import json
+import re
 from datetime import timedelta
 
+from queue_core.model import TicketKind
 from storage.models import PresenceRow
 from storage.queue_db import QueueDatabase
-from tests.server.conftest import NOW
+from tests.server.conftest import NOW, TINY_TOML, AuthActions, make_app
 
 
 def live_db(app) -> QueueDatabase:
@@ -158,3 +160,45 @@ def test_device_table_has_a_header(client, auth):
     html = client.get("/").text
     devices = html[html.index('id="devices"'):]
     assert "<thead>" in devices[:devices.index("</table>")] and "Устройство" in devices
+
+
+def _ack(client, key):
+    token = re.search(r'"csrf": "([^"]+)"', client.get("/").text).group(1)
+    return client.post("/alerts/ack", data={"key": key}, headers={"X-CSRF-Token": token})
+
+
+def test_staff_acknowledge_a_visitors_call_for_staff(app, client, auth):
+    b = app.extensions["talon"]
+    with b.sessions.begin() as s:
+        s.add(PresenceRow(office=b.config.office_id, device="kiosk1", at=NOW - timedelta(minutes=2), state="help"))
+    auth.login("oper")
+    help_alerts = [a for a in client.get("/snapshot.json").get_json()["alerts"] if a["kind"] == "help"]
+    assert [a["ack"] for a in help_alerts] == ["kiosk1"]
+    assert _ack(client, "kiosk1").status_code == 204
+    snap = client.get("/snapshot.json").get_json()
+    assert not [a for a in snap["alerts"] if a["kind"] == "help"]
+    assert [d["device"] for d in snap["devices"]] == []          # an acknowledgement is no device
+
+
+def test_an_assisted_ticket_is_an_alert_until_staff_acknowledge_it(tmp_path):
+    """АтомЭнергоСбыт's individual format (004:945-949): the ticket is marked, staff are alerted."""
+    app = make_app(tmp_path / "t.db", TINY_TOML + '\n[priority]\nmode = "individual"\n')
+    client = app.test_client()
+    db = live_db(app)
+    t, _ = db.transaction(lambda s, o: o.issue("A", NOW - timedelta(minutes=3), TicketKind.PRIORITY,
+                                            category="veteran", enforce_hours=False))
+    db.transaction(lambda s, o: o.issue("A", NOW - timedelta(minutes=2), enforce_hours=False))
+    db.close()
+    AuthActions(client).login("oper")
+    assist = [a for a in client.get("/snapshot.json").get_json()["alerts"] if a["kind"] == "assist"]
+    assert [(a["ticket"], a["ack"], a["level"]) for a in assist] == [(t.number, f"ticket:{t.number}", "crit")]
+    assert "Ветераны" in assist[0]["text"] and "3 мин назад" in assist[0]["text"]
+    assert _ack(client, assist[0]["ack"]).status_code == 204
+    assert not [a for a in client.get("/snapshot.json").get_json()["alerts"] if a["kind"] == "assist"]
+    app.extensions["talon"].engine.dispose()
+
+
+def test_acknowledging_needs_a_login_and_the_form_token(client, auth):
+    assert client.post("/alerts/ack", data={"key": "kiosk1"}).status_code in (400, 302, 401)
+    auth.login("oper")
+    assert client.post("/alerts/ack", data={"key": "kiosk1"}).status_code == 400    # no CSRF token

@@ -158,9 +158,10 @@ def test_disclosure_matches_hand_computation(head):
 
 def test_csat_matches_hand_computation(head):
     rows = read_csv(head.get("/reports/csat.csv?year=2026&half=2").data)
-    main = next(r for r in rows if r and r[0].startswith("2026"))
-    assert main[1] == "2" and num(main[2]) == 3.5 and num(main[3]) == 0.5   # ratings 2 and 5
-    dist = {r[0]: r[1] for r in rows if r and r[0] in "12345" and len(r) == 2}
+    main = next(r for r in rows if r and r[0].startswith("2026"))   # the total: no paper questionnaires
+    # period, source, ratings, positive, neutral, negative, mean, CSAT: ratings 2 and 5
+    assert main[2:6] == ["2", "1", "0", "1"] and num(main[6]) == 3.5 and num(main[7]) == 0.5
+    dist = {r[0]: r[1] for r in rows if r and r[0] in "12345" and len(r) == 4}
     assert dist == {"1": "0", "2": "1", "3": "0", "4": "0", "5": "1"}
     assert head.get("/reports/csat?year=2026&half=3").status_code == 400
 
@@ -188,8 +189,8 @@ def test_downtime_report(tiny, head):
         s.add(PresenceRow(office="test", device="kiosk1", at=m(0), state="offline"))
         s.add(PresenceRow(office="test", device="kiosk1", at=m(75), state="online"))
     rows = read_csv(head.get(f"/reports/downtime.csv?{DAY}").data)
-    k = next(r for r in rows if r and r[0] == "kiosk1")
-    assert num(k[1]) == 75 and num(k[2]) == 75 and k[3] == "да"
+    k = next(r for r in rows if r and r[0] == "kiosk1")   # 10:00-11:15, working hours, no break
+    assert num(k[1]) == 75 and num(k[2]) == 75 and k[3:5] == ["1", "да"]
 
 
 def test_monthly_report_and_print_page(head):
@@ -240,3 +241,14 @@ def test_csv_for_a_russian_excel_and_an_english_one(head):
     a = dict(zip(header, next(r for r in rows if r and r[0].startswith("А —"))))
     assert a["Mean wait"] == "9.0"
     head.get("/?lang=ru")
+
+
+def test_monthly_report_shows_the_visits(head):
+    """Visits from issue to the end of service: 8, 13, 23 (A) and 15 (R) minutes; МЭК has no ceiling."""
+    rows = read_csv(head.get("/reports/monthly.csv?month=2026-11").data)
+    title = next(i for i, r in enumerate(rows) if r and r[0].startswith("Визиты: общее время обслуживания"))
+    assert "предела нет" in rows[title][0]
+    month = dict(zip(rows[title + 1], rows[title + 2]))
+    assert month["Период"] == "11.2026" and month["Визитов"] == "4"
+    assert num(month["Среднее общее время"]) == 14.75 and num(month["Наибольшее общее время"]) == 23
+    assert month["Сверх предела"] == "" and month["Общее время"] == ""

@@ -3,7 +3,6 @@ from datetime import timedelta
 import pytest
 
 from storage import stats
-from storage.models import PresenceRow
 from storage.queue_db import QueueDatabase
 from tests.queue_core.helpers import MONDAY_10, make_config, minutes
 
@@ -81,40 +80,6 @@ def test_absurd_periods_are_refused(small_day, start, end):
         stats.report(s, small_day.config, start, end)
 
 
-def test_disclosure_months(small_day):
-    db = small_day
-    with db.sessions() as s:
-        months = stats.disclosure(s, db.config, 2026)
-    assert len(months) == 12 and months[10]["visitors"] == 4
-    assert months[10]["mean_service_min"] == pytest.approx((3 + 5 + 7 + 12) / 4, abs=0.01)
-    assert months[0]["visitors"] == 0 and months[0]["mean_service_min"] is None
-
-
-def test_csat_share_of_four_and_five(small_day):
-    db = small_day
-    t, _ = db.transaction(lambda s, o: o.issue("A", MONDAY_10 + minutes(50)))
-    db.transaction(lambda s, o: o.call_next(1, MONDAY_10 + minutes(50)))
-    db.transaction(lambda s, o: o.start(1, MONDAY_10 + minutes(51)))
-    db.transaction(lambda s, o: o.finish(1, MONDAY_10 + minutes(55)))
-    db.transaction(lambda s, o: o.rate(1, t.number, 4, MONDAY_10 + minutes(56)))
-    start, end = stats.half_year(2026, 2, db.office.tz)
-    with db.sessions() as s:
-        c = stats.csat(s, db.config, start, end)
-    assert c["ratings"] == 1 and c["csat"] == 1.0 and c["distribution"][4] == 1
-
-
-def test_downtime_counts_outages(small_day):
-    db = small_day
-    t0 = MONDAY_10
-    with db.sessions() as s, s.begin():
-        for at, state in ((t0, "online"), (t0 + minutes(10), "offline"), (t0 + minutes(85), "online"),
-                          (t0 + minutes(100), "offline")):
-            s.add(PresenceRow(office=db.config.office_id, device="kiosk-1", at=at, state=state))
-    with db.sessions() as s:
-        (d,) = stats.downtime(s, db.config, t0, t0 + minutes(110))
-    assert d == {"device": "kiosk-1", "offline_min": 85.0, "longest_outage_min": 75.0, "over_60_min": True}
-
-
 def test_p90_nearest_rank():
     assert stats.p90([]) is None
     assert stats.p90(list(range(1, 11))) == 9
@@ -142,3 +107,55 @@ def test_closed_months_are_kept_and_stay_exact(db_url):
         whole = [f.as_dict() for f in stats.summarize(stats.fetch_legs(s, db.config.office_id, start, end), db.config)]
     assert first == again == whole
     assert first[0]["tickets"] == 9 and first[0]["p90_wait_min"] == 8.0     # waits 2,2,2,3,4,4,5,6,8
+
+
+def test_a_transferred_leg_keeps_its_wait_and_service_and_the_visit_counts_both(db_url):
+    """Issue 12: admin wait 12 / service 4, transferred; specialist wait 6 / service 10."""
+    db = QueueDatabase(db_url, make_config(windows=2))
+    t0 = MONDAY_10
+    db.transaction(lambda s, o: o.open(1, t0))
+    db.transaction(lambda s, o: o.open(2, t0))
+    db.transaction(lambda s, o: o.issue("A", t0))
+    db.transaction(lambda s, o: o.call_next(1, t0 + minutes(12)))
+    db.transaction(lambda s, o: o.start(1, t0 + minutes(12)))
+    db.transaction(lambda s, o: o.transfer(1, t0 + minutes(16), topic="R"))
+    db.transaction(lambda s, o: o.call_next(2, t0 + minutes(22)))
+    db.transaction(lambda s, o: o.start(2, t0 + minutes(22)))
+    db.transaction(lambda s, o: o.finish(2, t0 + minutes(32)))
+    period = (t0 - minutes(60), t0 + minutes(600))
+    with db.sessions() as s:
+        figures = {f.key: f for f in stats.report(s, db.config, *period)}
+        (total,) = stats.report(s, db.config, *period, group="total")
+        v = stats.visits(s, db.config, *period)
+    a, r = figures["A"], figures["R"]
+    assert (a.tickets, a.served, a.transfers, a.mean_wait_min, a.mean_service_min) == (1, 0, 1, 12, 4)
+    assert a.service_compliant is True                                        # 4 <= 5: measured at last
+    assert (r.tickets, r.served, r.mean_wait_min, r.mean_service_min) == (1, 1, 6, 10)
+    assert (total.mean_wait_min, total.mean_service_min) == (9, 7)           # both stages
+    assert (v.count, v.mean_total_min, v.max_total_min) == (1, 32, 32)       # 12 + 4 + 6 + 10
+    assert v.total_norm_max_min is None and v.over_total_norm is None        # МЭК: no visit ceiling
+
+
+def test_an_early_booking_called_before_its_slot_waited_zero(db_url):
+    """Checked in 20 min early, called 10 min before the slot: wait 0, not −10."""
+    db = QueueDatabase(db_url, make_config(windows=1))
+    t0 = MONDAY_10
+    db.transaction(lambda s, o: o.open(1, t0))
+    db.transaction(lambda s, o: o.check_in("A", t0 + minutes(20), "123456", t0))
+    db.transaction(lambda s, o: o.call_next(1, t0 + minutes(10)))
+    db.transaction(lambda s, o: o.start(1, t0 + minutes(11)))
+    db.transaction(lambda s, o: o.finish(1, t0 + minutes(15)))
+    with db.sessions() as s:
+        (a,) = stats.report(s, db.config, t0 - minutes(60), t0 + minutes(600))
+        v = stats.visits(s, db.config, t0 - minutes(60), t0 + minutes(600))
+    assert a.mean_wait_min == 0 and a.mean_wait_to_service_min == 1 and a.mean_service_min == 4
+    assert v.mean_total_min == 5                                              # from the call: 0 + 1 + 4
+
+
+def test_a_negative_wait_stored_before_the_fix_reads_as_zero():
+    row = type("Row", (), {})()
+    row.topic, row.window, row.operator, row.segment, row.kind = "A", 1, "x", None, "booking"
+    row.queued_at, row.wait_s, row.walk_s, row.service_s = MONDAY_10, -240.0, 60.0, 180.0
+    row.outcome, row.accounts, row.eta_min = "done", 1, None
+    (a,) = stats.summarize([row], make_config(), "topic")
+    assert a.mean_wait_min == 0 and a.mean_wait_to_service_min == 1

@@ -22,7 +22,8 @@ def test_demo_runs_the_terminal_on_the_real_hub(monkeypatch):
 
     monkeypatch.setattr(counter, "run_counter", fake_run)
     assert counter.run(parse("--window", "2", "--demo")) == 0
-    assert seen["window"]["state"] == "open" and seen["window"]["actions"] == ["call_next", "close"]
+    # the only open window of three may neither break nor close in working hours (004:1130)
+    assert seen["window"]["state"] == "open" and seen["window"]["actions"] == ["call_next"]
     assert seen["ticket"]["number"] == "К001"
 
 
