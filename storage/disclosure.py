@@ -14,27 +14,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from queue_core.config import OfficeConfig
 from storage.models import DisclosureInputRow, LegRow
-from storage.stats import SERVED, month_bounds
+from storage.stats import MEASURED, SERVED, month_bounds
 
 
 def disclosure(session: Session, config: OfficeConfig, year: int, months=range(1, 13)) -> list[dict]:
-    """БЭСО's yearly disclosure (003:205-209): per month, the average wait until service
-    starts and the average service time, in minutes. One indexed aggregate per month
-    (``months``: only these, e.g. the one a monthly report shows)."""
+    """БЭСО's yearly disclosure (003:205-209): per month, the visitors served and, per visit, the
+    average wait until service starts and the average service time, in minutes.
+
+    A visit that was transferred counts once, with every stage it went through (the wait and
+    service of each leg added up), so the first stage of a transferred visit is never dropped;
+    a wait stored negative (before waits were floored) counts as 0. ``months``: only these.
+    """
     tz = ZoneInfo(config.timezone)
+    wait = case((LegRow.wait_s < 0, 0.0), else_=LegRow.wait_s) + func.coalesce(LegRow.walk_s, 0)
     out = []
     for month in months:
         start, end = month_bounds(year, month, tz)
+        visits = (select(func.sum(wait).label("wait_s"), func.sum(LegRow.service_s).label("service_s"))
+                  .where(LegRow.office == config.office_id, LegRow.queued_at >= start, LegRow.queued_at < end,
+                         LegRow.outcome.in_(MEASURED))
+                  .group_by(LegRow.ticket_id).subquery())
         visitors, wait_s, service_s = session.execute(
-            select(func.count(LegRow.id), func.avg(LegRow.wait_s + func.coalesce(LegRow.walk_s, 0)),
-                   func.avg(LegRow.service_s))
-            .where(LegRow.office == config.office_id, LegRow.queued_at >= start, LegRow.queued_at < end,
-                   LegRow.outcome.in_(SERVED))).one()
+            select(func.count(), func.avg(visits.c.wait_s), func.avg(visits.c.service_s))).one()
         out.append({"month": f"{year}-{month:02d}", "visitors": visitors,
                     "mean_wait_until_service_min": _minutes(wait_s), "mean_service_min": _minutes(service_s)})
     return out

@@ -115,8 +115,8 @@ def summarize(rows, config: OfficeConfig, group: str = "topic") -> list[Figures]
         if r.outcome in _SERVED:
             a[1] += 1
         if r.outcome in _WAITED and r.service_s is not None:
-            # АтомЭнергоСбыт norms are per personal account: judge service per account
-            per_account = group == "topic" and key in topics and topics[key].aggregation == "max"
+            # a per-account norm (АтомЭнергоСбыт) judges service per personal account; the wait never
+            per_account = group == "topic" and key in topics and topics[key].per_account
             a[6].append(r.service_s / 60 / (max(1, r.accounts or 1) if per_account else 1))
     return [_figures_of(key, acc[key], topics.get(key) if group == "topic" else None)
             for key in sorted(acc, key=lambda k: (k is None, str(k).zfill(3) if isinstance(k, int) else str(k)))]
@@ -242,7 +242,7 @@ def _gather(session: Session, config: OfficeConfig, start: datetime, end: dateti
     rows = session.connection().execute(q).all()
 
     topics = {t.code: t for t in config.topics}
-    per_account = {code for code, t in topics.items() if t.aggregation == "max"}
+    per_account = {code for code, t in topics.items() if t.per_account}
     # per grouping: key -> [tickets, served, no_shows, transfers, cancelled, waits, services, to_service]
     accs: dict[str, dict] = {g: {} for g in groups}
     local: dict[int, datetime] = {}          # quarter-hours -> local time (every real UTC offset is whole quarters)

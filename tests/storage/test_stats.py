@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from storage import stats
+from storage import disclosure, stats
 from storage.queue_db import QueueDatabase
 from tests.queue_core.helpers import MONDAY_10, make_config, minutes
 
@@ -134,6 +134,10 @@ def test_a_transferred_leg_keeps_its_wait_and_service_and_the_visit_counts_both(
     assert (total.mean_wait_min, total.mean_service_min) == (9, 7)           # both stages
     assert (v.count, v.mean_total_min, v.max_total_min) == (1, 32, 32)       # 12 + 4 + 6 + 10
     assert v.total_norm_max_min is None and v.over_total_norm is None        # МЭК: no visit ceiling
+    with db.sessions() as s:
+        (month,) = disclosure.disclosure(s, db.config, t0.year, months=[t0.month])
+    assert month["visitors"] == 1                                             # one visit, both stages in it
+    assert (month["mean_wait_until_service_min"], month["mean_service_min"]) == (18, 14)
 
 
 def test_an_early_booking_called_before_its_slot_waited_zero(db_url):
