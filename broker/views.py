@@ -196,6 +196,17 @@ class WindowInfo:
 
 
 @dataclass(frozen=True)
+class OperatorInfo:
+    """An operator a counter may offer at sign-in: code and display name (never a PIN)."""
+    code: str
+    name: str = ""
+
+    @classmethod
+    def from_payload(cls, d: Mapping[str, Any], path: str = "operator") -> OperatorInfo:
+        return cls(code=_str(d, "code", path), name=_opt_str(d, "name", path) or "")
+
+
+@dataclass(frozen=True)
 class PriorityCategory:
     code: str
     name: Name = Name()
@@ -266,6 +277,7 @@ class ConfigState:
     segments: tuple[Segment, ...] = ()
     board: BoardSettings = BoardSettings()
     sound: SoundSettings = SoundSettings()
+    operators: tuple[OperatorInfo, ...] = ()
 
     @classmethod
     def from_payload(cls, payload: Any) -> ConfigState:
@@ -278,6 +290,7 @@ class ConfigState:
             segments=_each(d, "segments", "config", Segment.from_payload),
             board=BoardSettings.from_payload(_obj(d.get("board") or {}, "config.board"), "config.board"),
             sound=SoundSettings.from_payload(_obj(d.get("sound") or {}, "config.sound"), "config.sound"),
+            operators=_each(d, "operators", "config", OperatorInfo.from_payload),
         )
 
     def topic(self, code: str) -> TopicInfo | None:

@@ -48,6 +48,15 @@ class CounterButton(BigButton):
             App.get_running_app().press(self.action)
 
 
+class OperatorButton(BigButton):
+    """One operator of the sign-in list: pressing it selects them for the PIN keypad."""
+    code = StringProperty("")
+    selected = BooleanProperty(False)
+
+    def on_press(self):
+        App.get_running_app().select_operator(self.code, self.text)
+
+
 class RateButton(BigButton):
     score = NumericProperty(0)
 
@@ -93,10 +102,13 @@ class CounterApp(App):
     extra things (GPIO panels, the bus) to close when the app stops."""
 
     view = ObjectProperty(None, allownone=True)
+    selected_operator = StringProperty("")     # code picked in the sign-in list
+    selected_name = StringProperty("")
 
-    def __init__(self, presenter: CounterPresenter, closing=(), **kwargs):
+    def __init__(self, presenter: CounterPresenter, closing=(), screen_inches: float | None = None, **kwargs):
         super().__init__(**kwargs)
         self.presenter = presenter
+        self.screen_inches = screen_inches   # the panel's diagonal: touch targets sized in real mm
         self.closing = list(closing)
         self.popup: ChoicePopup | None = None
         self._pending: CounterView | None = None
@@ -104,6 +116,7 @@ class CounterApp(App):
 
     def build(self):
         self.title = f"Talon — {presenter_title(self.presenter)}"
+        self._use_real_dpi()
         Builder.unload_file(KV_FILE)
         Builder.load_file(KV_FILE)
         root = CounterRoot()
@@ -111,6 +124,19 @@ class CounterApp(App):
         self.presenter.subscribe(self._on_view)
         Clock.schedule_interval(lambda dt: self.presenter.tick(), 0.5)
         return root
+
+    def _use_real_dpi(self) -> None:
+        """Kivy's ``mm()`` (the kv's 15 mm ``TOUCH``) at the panel's real DPI, computed from
+        its diagonal and the window size, not Kivy's default 96 dpi (a 64 px button is
+        12 mm on a 7″ 800×480 panel)."""
+        if not self.screen_inches:
+            return
+        from kivy.core.window import Window
+        from kivy.metrics import Metrics
+
+        from hardware.layout_check import screen_dpi
+
+        Metrics.dpi = screen_dpi(self.screen_inches, *Window.size)
 
     def on_start(self):
         from host.stopping import stop_on_sigterm
@@ -134,8 +160,8 @@ class CounterApp(App):
 
     def _apply_view(self, *_):
         view = self._pending
-        if view is None or self.root is None:
-            return
+        if view is None or self.root is None or App.get_running_app() is not self:
+            return      # (not running: a trigger left over after the app stopped)
         self.view = view
         ids = self.root.ids
         if ids.sm.current != view.screen:
@@ -145,6 +171,23 @@ class CounterApp(App):
         if view.screen != "main" and self.popup is not None:
             self.popup.dismiss()
         ids.queue.show(view.queue)
+        self._show_operators(view)
+
+    def _show_operators(self, view: CounterView) -> None:
+        box = self.root.ids.operators
+        if getattr(box, "_shown", None) == view.operators:
+            return
+        box._shown = view.operators
+        box.clear_widgets()
+        if self.selected_operator not in {o.key for o in view.operators}:
+            self.selected_operator = self.selected_name = ""
+        for o in view.operators:
+            box.add_widget(OperatorButton(code=o.key, text=o.label, selected=o.key == self.selected_operator))
+
+    def select_operator(self, code: str, name: str) -> None:
+        self.selected_operator, self.selected_name = code, name
+        for button in self.root.ids.operators.children:
+            button.selected = button.code == code
 
     # --- widgets → presenter ------------------------------------------------------------
     def press(self, action: str) -> None:
@@ -199,7 +242,7 @@ def kivy_post(fn, *args) -> None:
 
 
 def build_app(bus, window: int, *, lang: str = "ru", rating: str = "screen", threaded: bool = True,
-              closing=(), **presenter_options) -> CounterApp:
+              closing=(), screen_inches: float | None = None, **presenter_options) -> CounterApp:
     """The counter app on ``bus`` (a HubClient or FakeBus) for ``window``; requests run on one
     worker thread (``threaded``) so the Kivy thread never waits for the hub."""
     closing = closing if isinstance(closing, list) else list(closing)
@@ -207,4 +250,4 @@ def build_app(bus, window: int, *, lang: str = "ru", rating: str = "screen", thr
     if threaded:
         closing.append(runner)
     presenter = CounterPresenter(bus, window, lang=lang, rating=rating, runner=runner, **presenter_options)
-    return CounterApp(presenter, closing=closing)
+    return CounterApp(presenter, closing=closing, screen_inches=screen_inches)

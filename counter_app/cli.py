@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hold-time", type=float, default=None, metavar="S",
                         help="seconds to hold No-show/Close to confirm (default 2)")
     parser.add_argument("--fullscreen", action="store_true", help="fill the screen (kiosk mode)")
+    parser.add_argument("--screen-inches", type=float, default=7.0, metavar="IN", dest="screen_inches",
+                        help="the display's diagonal: touch targets are sized in real millimetres "
+                             "(default 7, the recommended 7-inch 800x480 panel; 0: Kivy's 96 dpi)")
     parser.add_argument("--demo", action="store_true",
                         help="no broker: run the real hub in this process on a demo office (for trying it out)")
     try:
@@ -74,12 +77,8 @@ def run(args, bus=None) -> int:
 
     from hardware.screen import configure_screen
     configure_screen(args.fullscreen, getattr(args, "size", ""), (800, 480))
-    from counter_app.app import build_app
-
-    closing = []
-    app = build_app(bus, args.window, lang=args.lang,
-                    rating="external" if args.rating == "gpio" else args.rating,
-                    rating_timeout_s=args.rating_timeout, closing=closing)
+    closing: list = []
+    app = build_app_from_args(args, bus, closing)
     if pins is not None:
         from counter_app.gpio_panel import CounterPanel, RatingPanel
         if args.gpio:
@@ -97,6 +96,17 @@ def run(args, bus=None) -> int:
             except Exception:
                 log.debug("closing %r failed", thing, exc_info=True)
     return 0
+
+
+def build_app_from_args(args, bus, closing: list):
+    """The counter app as ``talon counter`` builds it (also for tests and ``talon screens``);
+    call after ``configure_screen``."""
+    from counter_app.app import build_app
+
+    return build_app(bus, args.window, lang=args.lang,
+                     rating="external" if args.rating == "gpio" else args.rating,
+                     rating_timeout_s=args.rating_timeout, closing=closing,
+                     screen_inches=getattr(args, "screen_inches", None))
 
 
 def _hub_client(args):

@@ -141,6 +141,7 @@ class CounterView:
     rating_phase: str | None        # ask / thanks / None
     rating_choices: tuple[Choice, ...]
     rating_footer: str
+    operators: tuple[Choice, ...] = ()   # sign-in list: code → display name (state/config)
 
     @property
     def serving(self) -> bool:
@@ -218,6 +219,7 @@ def build_view(f: Facts) -> CounterView:
         rating_phase=f.rating.phase if f.rating else None,
         rating_choices=tuple(Choice(str(s), text[f"rate_{s}"]) for s in RATING_SCORES),
         rating_footer=text["rate_footer"].format(phone=phone) if phone else "",
+        operators=tuple(Choice(o.code, o.name or o.code) for o in f.config.operators),
     )
 
 

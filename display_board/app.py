@@ -31,7 +31,6 @@ BG_RGBA = [0.04, 0.07, 0.14, 1]     # C_BG in board.kv
 PANEL_RGBA = [0.07, 0.11, 0.21, 1]
 FLASH_RGBA = [0.16, 0.30, 0.62, 1]
 FLASH_STEP_S = 0.25
-_kv_loaded = False
 
 
 _finish = None
@@ -69,10 +68,8 @@ def load_kv() -> None:
     load: a second load builds each label twice, one over the other (a hall board showing
     «Р032 3 Р032 3»). ``BoardApp.load_kv`` comes here too instead of Kivy's own
     ``App.load_kv``, which would load ``board.kv`` by the app's name a second time."""
-    global _kv_loaded
-    if not _kv_loaded and str(KV_FILE) not in Builder.files:
+    if str(KV_FILE) not in Builder.files:
         Builder.load_file(str(KV_FILE))
-    _kv_loaded = True
 
 
 class FitLabel(Label):

@@ -31,52 +31,109 @@ def load_font(name: str, size: int, bold: bool) -> ImageFont.FreeTypeFont:
     raise OSError(f"font {name!r} not found; install fonts-dejavu-core or set the ticket font")
 
 
+def _pieces(text: str) -> list[tuple[str, bool]]:
+    """Words split after their hyphens: (piece, joined to the previous one without a space).
+    Only ordinary spaces separate words: a phone number written with no-break spaces
+    stays whole."""
+    pieces: list[tuple[str, bool]] = []
+    for word in (w for w in text.split(" ") if w):
+        parts = [""]
+        for i, ch in enumerate(word):
+            parts[-1] += ch
+            # a break after a hyphen between letters («контрольно-|инспекционное»), never in numbers
+            if ch == "-" and 0 < i < len(word) - 1 and word[i - 1].isalpha() and word[i + 1].isalpha():
+                parts.append("")
+        pieces += [(part, i > 0) for i, part in enumerate(parts)]
+    return pieces
+
+
+def _hard_break(draw, piece: str, font, width: int) -> list[str]:
+    """A piece wider than the paper even in the smallest type: break it with a hyphen."""
+    out, current = [], ""
+    for ch in piece:
+        if current and draw.textlength(current + ch + "-", font=font) > width:
+            out.append(current + "-")
+            current = ""
+        current += ch
+    return out + [current]
+
+
 def _wrap_pixels(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
+    """Greedy wrap at spaces and after hyphens; never cuts a word (see ``_fit``)."""
     lines: list[str] = []
     current = ""
-    for word in text.split():
-        candidate = f"{current} {word}" if current else word
+    for piece, glued in _pieces(text):
+        if draw.textlength(piece, font=font) > width:
+            broken = _hard_break(draw, piece, font, width)
+            if current:
+                lines.append(current)
+            lines += broken[:-1]
+            current = broken[-1]
+            continue
+        candidate = current + piece if glued or not current else f"{current} {piece}"
         if current and draw.textlength(candidate, font=font) > width:
             lines.append(current)
-            current = word
+            current = piece
         else:
             current = candidate
     lines.append(current)
     return lines
 
 
+def _fit(draw, text: str, font_name: str, size: int, bold: bool, width: int, smallest: int):
+    """The font and lines for ``text``: smaller type (down to ``smallest``) when one of its
+    words would not fit the paper width, rather than cutting the word."""
+    font = load_font(font_name, size, bold)
+    widest = max((draw.textlength(piece, font=font) for piece, _ in _pieces(text)), default=0)
+    while widest > width and size > smallest:
+        size -= 1
+        font = load_font(font_name, size, bold)
+        widest = max(draw.textlength(piece, font=font) for piece, _ in _pieces(text))
+    return font, _wrap_pixels(draw, text, font, width)
+
+
+def text_scale(width: int, large_print: bool = False) -> float:
+    """Type size against the 58 mm ticket: a little larger on 80 mm paper (keeping the
+    ticket under 10 cm), a third larger in large print."""
+    return (1.0 if width <= 384 else 1.1) * (1.35 if large_print else 1.0)
+
+
 def render_ticket_image(layout: TicketLayout, width: int, font_name: str = "DejaVuSans.ttf") -> Image.Image:
     """Return a black-on-white 1-bit image exactly ``width`` pixels wide."""
-    scale = width / 384
+    scale = text_scale(width, layout.large_print)
     usable = width - 2 * MARGIN_PX
     canvas = Image.new("L", (width, 4000), 255)
     draw = ImageDraw.Draw(canvas)
     y = MARGIN_PX
+    lead = max(2, int(3 * scale))
     for style, text in ticket_lines(layout):
         if style == RULE:
-            y += int(10 * scale)
+            y += int(6 * scale)
             draw.line([(MARGIN_PX, y), (width - MARGIN_PX, y)], fill=0, width=max(2, int(2 * scale)))
-            y += int(14 * scale)
+            y += int(8 * scale)
             continue
-        size = int(_SIZE_AT_384.get(style, _BODY_SIZE_AT_384) * scale)
-        font = load_font(font_name, size, style in _BOLD)
         if style == NUMBER:
+            size = int(_SIZE_AT_384[NUMBER] * (1.2 if width > 384 else 1.0) * (1.15 if layout.large_print else 1.0))
+            font = load_font(font_name, size, True)
             while draw.textlength(text, font=font) > usable and size > 20:
                 size -= 4
                 font = load_font(font_name, size, True)
+            lines = [text]
+        else:
+            size = int(_SIZE_AT_384.get(style, _BODY_SIZE_AT_384) * scale)
+            font, lines = _fit(draw, text, font_name, size, style in _BOLD, usable, int(size * 0.7))
         ascent, descent = font.getmetrics()
-        lines = _wrap_pixels(draw, text, font, usable)
         ink = 0
         if style == EMPHASIS:  # white on black, so priority and booking stand out
-            block = len(lines) * (ascent + descent + int(4 * scale))
+            block = len(lines) * (ascent + descent + lead)
             draw.rectangle([(MARGIN_PX, y), (width - MARGIN_PX, y + block + int(4 * scale))], fill=0)
             y += int(2 * scale)
             ink = 255
         for line in lines:
             x = (width - int(draw.textlength(line, font=font))) // 2
             draw.text((x, y), line, font=font, fill=ink)
-            y += ascent + descent + int(4 * scale)
+            y += ascent + descent + lead
         if style == EMPHASIS:
-            y += int(8 * scale)
+            y += int(6 * scale)
     y += MARGIN_PX
     return canvas.crop((0, 0, width, y)).convert("1")

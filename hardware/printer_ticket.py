@@ -18,6 +18,7 @@ LABELS = {
     "ru": {
         "caption": "ТАЛОН №",
         "priority": "Обслуживание вне очереди",
+        "assisted": "Сопровождение: сотрудник подойдёт к Вам",
         "booking": "Предварительная запись на {time}",
         "issued": "Выдан: {time}",
         "ahead": "Перед Вами: {n} чел.",
@@ -28,6 +29,7 @@ LABELS = {
     "en": {
         "caption": "TICKET No.",
         "priority": "Priority service",
+        "assisted": "Assistance: a member of staff will come to you",
         "booking": "Appointment at {time}",
         "issued": "Issued: {time}",
         "ahead": "People ahead of you: {n}",
@@ -53,6 +55,8 @@ class TicketLayout:
     footer_lines: tuple[str, ...] = field(default_factory=tuple)
     qr_text: str | None = None
     lang: str = "ru"
+    assisted: bool = False          # priority served with assistance: staff come to the visitor
+    large_print: bool = False       # bigger type for people with limited sight
 
 
 def eta_minutes(eta_min: float) -> int:
@@ -66,6 +70,8 @@ def ticket_lines(layout: TicketLayout) -> list[tuple[str, str]]:
              (NUMBER, layout.number), (TOPIC, layout.topic_label)]
     if layout.priority:
         lines.append((EMPHASIS, label["priority"]))
+    if layout.assisted:
+        lines.append((EMPHASIS, label["assisted"]))
     if layout.booking_time:
         lines.append((EMPHASIS, label["booking"].format(time=layout.booking_time)))
     lines.append((BODY, label["issued"].format(time=layout.issued_at.strftime("%d.%m.%Y %H:%M"))))
@@ -83,7 +89,7 @@ def wrap(text: str, width: int) -> list[str]:
     """Greedy word wrap for a fixed-width printer font; long words are split."""
     lines: list[str] = []
     current = ""
-    for word in text.split():
+    for word in (w for w in text.split(" ") if w):  # a no-break space (phone numbers) holds
         while len(word) > width:
             if current:
                 lines.append(current)

@@ -93,3 +93,16 @@ def screenshot(path) -> str:
             if index > -1:
                 Window.canvas.insert(index, child.canvas)
     return str(path)
+
+
+def register_widget_classes(module) -> None:
+    """Register ``module``'s widget classes with Kivy's Factory again if they are missing
+    (a test framework's temporary Factory context may have dropped them after the module
+    was first imported inside it)."""
+    from kivy.factory import Factory
+    from kivy.uix.widget import Widget
+
+    for name, obj in vars(module).items():
+        mine = isinstance(obj, type) and issubclass(obj, Widget) and obj.__module__ == module.__name__
+        if mine and name not in Factory.classes:
+            Factory.register(name, cls=obj)

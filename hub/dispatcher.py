@@ -116,7 +116,9 @@ class Dispatcher:
     def all_states(self) -> list[Publication]:
         """Every retained state, rebuilt from the database (hub start, reconnect)."""
         now = self.clock()
-        pubs = [Publication(self.topics.state("config"), states.config_state(self.office), True),
+        with self.db.reading() as uow:
+            operators = uow.operators.active()
+        pubs = [Publication(self.topics.state("config"), states.config_state(self.office, operators), True),
                 Publication(self.topics.state("queue"), states.queue_state(self.office, now), True),
                 Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True)]
         pubs += [self._window_publication(n, now) for n in self.office.windows]

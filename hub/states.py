@@ -19,7 +19,9 @@ def ticket_payload(t: Ticket) -> dict:
             "priority_category": t.priority_category, "assisted": t.assisted}
 
 
-def config_state(office: Office) -> dict:
+def config_state(office: Office, operators: Iterable[tuple[str, str]] = ()) -> dict:
+    """``operators``: ``(code, name)`` of the active operators, for the counters' sign-in
+    list (never a PIN)."""
     c = office.config
     return messages.state(
         office={"id": c.office_id, "name": {"ru": c.name_ru, "en": c.name_en}, "timezone": c.timezone,
@@ -36,6 +38,7 @@ def config_state(office: Office) -> dict:
         board={"history": c.board_history, "min_display_s": c.board_min_display_s,
                "notice": {"ru": c.notice_ru, "en": c.notice_en}},
         sound={"voice": True, "repeat": 1},
+        operators=[{"code": code, "name": name} for code, name in operators],
     )
 
 

@@ -18,14 +18,17 @@ from pathlib import Path
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.button import Button
 
 from kiosk.presenter import KioskOptions, KioskPresenter, KioskView, Screen
 
 log = logging.getLogger(__name__)
 KV_FILE = Path(__file__).with_name("kiosk.kv")
-KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "erase", "0", "submit")
+KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "erase", "submit")  # 4 columns, 3 rows
+DEFAULT_DIAGONAL_IN = 10.1   # the recommended kiosk panel (docs/deploy.md)
+TARGET_MM = 16.0             # touch targets: 15 mm and a little margin
+LARGE_TEXT = 1.3             # the large-text mode scales all type by this
 IDLE_SCREENS = (Screen.ATTRACT, Screen.OUT_OF_SERVICE)
 
 
@@ -38,15 +41,28 @@ class ChoiceButton(Button):
 
 class KioskApp(App):
     vm = ObjectProperty(None, rebind=True)
+    # Sizes the kv file uses, from the window and the screen's real DPI (see _resize).
+    dpi = NumericProperty(149.4)
+    target = NumericProperty(94)        # a touch target, px (TARGET_MM at dpi)
+    k = NumericProperty(1.0)            # type scale
+    pad = NumericProperty(16)
+    gap = NumericProperty(12)
+    number_size = NumericProperty(160)  # the ticket number on screen
+    wide = BooleanProperty(True)        # landscape: things side by side
+    choice_cols = NumericProperty(2)
+    choice_h = NumericProperty(1.2)     # a choice button, in touch targets
+    contrast = BooleanProperty(False)   # high-contrast large-text mode
 
     def __init__(self, bus, printer, *, options: KioskOptions = KioskOptions(),
-                 printer_poll_s: float = 10.0, **kwargs):
+                 printer_poll_s: float = 10.0, screen_diagonal_in: float = DEFAULT_DIAGONAL_IN,
+                 speaker=None, **kwargs):
         super().__init__(**kwargs)
+        self.screen_diagonal_in = screen_diagonal_in
         self.title = "Talon"
         self.bus = bus
         self.printer = printer
         self.printer_poll_s = printer_poll_s
-        self.presenter = KioskPresenter(bus, printer, options=options)
+        self.presenter = KioskPresenter(bus, printer, options=options, speaker=speaker)
         self.vm = self.presenter.view()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk")
         self._stopping = False
@@ -76,8 +92,17 @@ class KioskApp(App):
         self.post(getattr(self.presenter, action), *args)
 
     # --- Kivy lifecycle --------------------------------------------------------------------
+    def load_kv(self, filename=None):
+        """``App.run`` would load kiosk.kv by the class name before ``build`` loads it
+        again: two sets of rules, every widget built twice. ``build`` loads it, once."""
+        return False
+
     def build(self):
+        from kivy.core.window import Window
+
         Builder.unload_file(str(KV_FILE))  # a second app in one process must not apply the rules twice
+        Window.bind(size=lambda *_: self._resize())
+        self._resize()
         root = self.screens = Builder.load_file(str(KV_FILE))
         self._build_keypad(root.ids.keypad)
         self.presenter.on_change(lambda view: Clock.schedule_once(lambda dt: self.show(view)))
@@ -122,9 +147,35 @@ class KioskApp(App):
         if self.vm.screen in IDLE_SCREENS:
             self.post(self.presenter.poll_printer)
 
+    # --- sizes -------------------------------------------------------------------------------
+    def _resize(self) -> None:
+        """Sizes for this window on this screen: touch targets in real millimetres (the
+        DPI comes from the configured diagonal), type scaled with the window."""
+        from kivy.core.window import Window
+
+        from hardware.layout_check import screen_dpi
+
+        width, height = Window.size
+        self.dpi = screen_dpi(self.screen_diagonal_in, width, height)
+        wide = width > height
+        base = max(0.6, min(1.6, width / 1280, height / 800) if wide else min(1.6, width / 1000))
+        self.k = base * (LARGE_TEXT if self.contrast else 1.0)
+        self.target = max(TARGET_MM / 25.4 * self.dpi, 60 * self.k)
+        self.pad = 12 * base
+        self.gap = 10 * base
+        self.wide = wide
+        self.choice_cols = 2 if wide else 1
+        self.choice_h = 1.6 if not wide else 1.0 if height < 700 else 1.2
+        self.number_size = min(150 * self.k, height / 6)
+        if self.screens is not None:
+            self.show(self.vm)
+
     # --- drawing -----------------------------------------------------------------------------
     def show(self, view: KioskView) -> None:
         self.vm = view
+        if view.large_text != self.contrast:
+            self.contrast = view.large_text
+            self._resize()
         if self.screens is None:
             return
         ids = self.screens.ids
@@ -134,14 +185,14 @@ class KioskApp(App):
         self.screens.current = view.screen.value
 
     def _fill(self, container, key: str, choices: tuple, action: str) -> None:
-        if self._shown_choices.get(key) == choices:
+        if self._shown_choices.get(key) == (choices, self.k):
             return
-        self._shown_choices[key] = choices
+        self._shown_choices[key] = (choices, self.k)
         container.clear_widgets()
         for choice in choices:
             label = f"[b]{choice.label}[/b]"
             if choice.detail:
-                label += f"\n[size=22sp]{choice.detail}[/size]"
+                label += f"\n[size={round(22 * self.k)}]{choice.detail}[/size]"
             button = ChoiceButton(text=label, code=choice.code, enabled=choice.enabled)
             button.bind(on_release=lambda b, code=choice.code: self.do(action, code))
             container.add_widget(button)
@@ -158,7 +209,9 @@ class KioskApp(App):
                 self.bind(vm=lambda app, vm, b=button, label=label: setattr(b, "text", vm.t(label)))
                 button.bind(on_release=lambda b, action=action: self.do(action))
             else:
-                button = Factory.BigButton(text=key, font_size="44sp")
+                button = Factory.BigButton(text=key)
+                self.bind(k=lambda app, k, b=button: setattr(b, "font_size", 40 * k))
+                button.font_size = 40 * self.k
                 button.bind(on_release=lambda b, digit=key: self.do("press_digit", digit))
             button.size_hint_y = 1
             keypad.add_widget(button)

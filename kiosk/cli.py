@@ -49,6 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="seconds between printer status reads while idle (default 10)")
     k.add_argument("--fullscreen", action="store_true", help="fill the screen, hide the cursor")
     k.add_argument("--size", default="1280x800", help="window size when not fullscreen (default 1280x800)")
+    k.add_argument("--screen-diagonal", type=float, metavar="INCHES",
+                   default=float(env("TALON_SCREEN_DIAGONAL", "10.1")),
+                   help="the touchscreen's diagonal in inches: touch targets are sized in real "
+                        "millimetres from it (env TALON_SCREEN_DIAGONAL; default %(default)s, "
+                        "the recommended 10.1-inch panel)")
+    k.add_argument("--large-print", action="store_true",
+                   help="print every ticket in large type (otherwise only in the large-text mode)")
+    k.add_argument("--player", default=env("TALON_KIOSK_PLAYER", "auto"),
+                   help="how «Озвучить» plays sound: auto, aplay, paplay, kivy, null, file:DIR")
+    k.add_argument("--sound-dir", metavar="DIR", help="where rendered speech is cached")
+    k.add_argument("--no-voice", action="store_true", help="no «Озвучить» voice (the button stays silent)")
 
 
 def printer_from_args(args: argparse.Namespace):
@@ -67,10 +78,24 @@ def options_from_args(args: argparse.Namespace):
     from kiosk.presenter import KioskOptions
 
     return KioskOptions(ticket_display_s=args.ticket_display, idle_timeout_s=args.idle_timeout,
-                        lang=args.lang)
+                        lang=args.lang, large_print=args.large_print)
 
 
-def run(args: argparse.Namespace) -> int:
+def speaker_from_args(args: argparse.Namespace):
+    """«Озвучить» with the board's voice (hardware.sound), or None with --no-voice."""
+    if args.no_voice:
+        return None
+    from hardware.sound import SoundCache, VoiceSettings
+    from hardware.sound_players import make_player
+    from hardware.speech import Speaker
+
+    return Speaker(SoundCache(args.sound_dir, VoiceSettings(lang=args.lang)), make_player(args.player)).start()
+
+
+def build_app(args: argparse.Namespace, bus=None):
+    """The kiosk exactly as ``talon kiosk`` starts it (tests pass a FakeBus)."""
+    if args.screen_diagonal <= 0:
+        raise SystemExit("--screen-diagonal must be a positive number of inches")
     from broker.client import client_from_args
     from hardware.screen import configure_screen
 
@@ -78,6 +103,12 @@ def run(args: argparse.Namespace) -> int:
     configure_screen(args.fullscreen, args.size, (1280, 800))
     from kiosk.app import KioskApp
 
-    bus = client_from_args(args, "kiosk")
-    KioskApp(bus, printer, options=options_from_args(args), printer_poll_s=args.printer_poll).run()
+    if bus is None:
+        bus = client_from_args(args, "kiosk")
+    return KioskApp(bus, printer, options=options_from_args(args), printer_poll_s=args.printer_poll,
+                    screen_diagonal_in=args.screen_diagonal, speaker=speaker_from_args(args))
+
+
+def run(args: argparse.Namespace) -> int:
+    build_app(args).run()
     return 0

@@ -101,7 +101,8 @@ def ticket_layout(ticket: Ticket, config: ConfigState, lang: str, now: datetime)
         issued_at = now
     footer = []
     if office.phone:
-        footer.append(("Контактный центр: " if lang == "ru" else "Contact centre: ") + office.phone)
+        footer.append(("Контактный центр: " if lang == "ru" else "Contact centre: ")
+                      + office.phone.replace(" ", "\u00a0"))  # never split across lines
     if office.site:
         footer.append(("Сайт: " if lang == "ru" else "Website: ") + office.site)
     return TicketLayout(
@@ -116,4 +117,5 @@ def ticket_layout(ticket: Ticket, config: ConfigState, lang: str, now: datetime)
         footer_lines=tuple(footer),
         qr_text=office.site or None,
         lang=lang,
+        assisted=ticket.assisted,
     )

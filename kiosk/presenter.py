@@ -14,6 +14,7 @@ Rules it keeps:
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from broker.messages import new_id
 from broker.views import ConfigState, QueueState, Ticket, ViewError
 from hardware.printer import PrinterError, PrinterState
 from hardware.printer_ticket import TicketLayout, eta_minutes
-from kiosk import office
+from kiosk import office, speech
 from kiosk.office import Choice
 from kiosk.strings import LANGUAGES, text
 
@@ -39,6 +40,7 @@ PRINTER_PROBLEM_KEYS = {PrinterState.PAPER_OUT: "printer_paper_out",
                         PrinterState.COVER_OPEN: "printer_cover_open",
                         PrinterState.OFFLINE: "printer_offline", PrinterState.ERROR: "printer_error"}
 MAX_BOOKING_CODE = 12
+NEEDS_STAFF = (PrinterState.PAPER_OUT, PrinterState.COVER_OPEN)  # no «Напечатать ещё раз» then
 
 
 class Screen(str, Enum):
@@ -63,6 +65,7 @@ class KioskOptions:
     request_timeout_s: float = 3.0    # the issue: "hub unreachable" said politely within 3 s
     lang: str = "ru"
     device_version: str = "0.1.0"
+    large_print: bool = False         # every ticket in large print (else only in the large-text mode)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class KioskView:
     ticket_number: str = ""
     ticket_topic: str = ""
     ticket_lines: tuple[str, ...] = ()
+    large_text: bool = False          # high-contrast large-text mode
 
     def t(self, key: str) -> str:
         """A fixed string in the view's language (the KV file uses this for labels)."""
@@ -94,8 +98,12 @@ class KioskView:
 class KioskPresenter:
     def __init__(self, bus: Bus, printer, *, options: KioskOptions = KioskOptions(),
                  monotonic: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = lambda: datetime.now().astimezone()):
+                 now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+                 speaker: Callable[[str, str], None] | None = None):
         self.bus = bus
+        self.speaker = speaker            # speaker(text, lang): read aloud (the board's voice)
+        self.large_text = False
+        self.voice_used = False           # this visitor asked for «Озвучить»: say the ticket too
         self.printer = printer
         self.options = options
         self._monotonic = monotonic
@@ -174,6 +182,7 @@ class KioskPresenter:
                                                     Screen.CHECKIN, Screen.PRIORITY):
             self._go(Screen.OUT_OF_SERVICE)
         elif was_stopped and not self.tickets_stopped and self.screen == Screen.OUT_OF_SERVICE:
+            self.ticket_layout = None
             self._go(Screen.ATTRACT)
         self._changed()
 
@@ -268,6 +277,26 @@ class KioskPresenter:
         self.publish_status(help_requested_at=self._now().isoformat(timespec="seconds"))
         self._show_message(text(self.lang, "help_called_title"), text(self.lang, "help_called_body"))
 
+    def toggle_large_text(self) -> None:
+        """High contrast and large type (and a large-print ticket) for this visitor."""
+        self.touch()
+        self.large_text = not self.large_text
+        self._changed()
+
+    def speak(self) -> None:
+        """«Озвучить»: read the screen aloud; after printing, the ticket number too."""
+        self.touch()
+        self.voice_used = True
+        self._say(speech.screen_text(self.view()))
+
+    def _say(self, sentence: str) -> None:
+        if self.speaker is None or not sentence:
+            return
+        try:
+            self.speaker(sentence, self.lang)
+        except Exception:  # the voice is a help, never a reason to fail a ticket
+            log.exception("the kiosk voice failed")
+
     def switch_language(self) -> None:
         self.touch()
         languages = self.languages
@@ -291,6 +320,7 @@ class KioskPresenter:
         self.segment = self.priority_category = None
         self.checkin_code = ""
         self.ticket_layout = None
+        self.large_text = self.voice_used = False
         self.lang = self.options.lang if self.options.lang in self.languages else self.languages[0]
         self._go(Screen.OUT_OF_SERVICE if self.tickets_stopped else Screen.ATTRACT)
 
@@ -304,6 +334,10 @@ class KioskPresenter:
                     and idle >= self.options.idle_timeout_s):
             self.pending = None  # this visitor has gone: the next one starts afresh
             self.go_home()
+        elif self.screen == Screen.OUT_OF_SERVICE and self.ticket_layout is not None \
+                and on_screen >= self.options.idle_timeout_s:
+            self.ticket_layout = None  # the number shown after paper ran out: that visitor has gone
+            self._changed()
         else:
             self._changed()  # the clock and the greeting follow the time
 
@@ -345,7 +379,10 @@ class KioskPresenter:
             log.error("the hub's %s reply has no usable ticket: %s", op, exc)
             self._show_message(text(self.lang, "sorry"), text(self.lang, "error_generic"))
             return
-        self._print(office.ticket_layout(ticket, self.config, self.lang, self._now()))
+        layout = office.ticket_layout(ticket, self.config, self.lang, self._now())
+        if self.large_text or self.options.large_print:
+            layout = dataclasses.replace(layout, large_print=True)
+        self._print(layout)
 
     def _refusal_text(self, refusal: CommandError) -> str:
         if refusal.code in BOOKING_REFUSALS:
@@ -363,10 +400,14 @@ class KioskPresenter:
         except PrinterError as failure:
             log.error("ticket %s issued but not printed: %s", layout.number, failure)
             self._set_printer_state(failure.state)
-            self._go(Screen.PRINT_FAILED)
+            # No paper (or the cover open): nothing the visitor can do here, so only the
+            # out-of-service screen, with the number that is already in the queue.
+            self._go(Screen.OUT_OF_SERVICE if failure.state in NEEDS_STAFF else Screen.PRINT_FAILED)
             return
         self._set_printer_state(state)
         self._go(Screen.TICKET)
+        if self.voice_used:
+            self._say(speech.ticket_text(layout))
 
     # --- the view ----------------------------------------------------------------------------
     def _topics(self) -> list[Choice]:
@@ -393,6 +434,8 @@ class KioskPresenter:
         lines = []
         if layout.priority:
             lines.append(text(self.lang, "priority"))
+        if layout.assisted:
+            lines.append(text(self.lang, "assisted"))
         if layout.people_ahead is not None:
             lines.append(text(self.lang, "people_ahead", n=layout.people_ahead))
         if layout.eta_min is not None:
@@ -412,8 +455,10 @@ class KioskPresenter:
         title_key = "choose_topic_priority" if self.priority_category is not None else "choose_topic"
         message = self.message
         if self.screen == Screen.OUT_OF_SERVICE:
+            issued = (text(self.lang, "out_of_service_number", number=self.ticket_layout.number)
+                      if self.ticket_layout is not None else "")
             message = (text(self.lang, "out_of_service_title"),
-                       f"{self._banner()} {text(self.lang, 'out_of_service_body')}".strip())
+                       " ".join(p for p in (self._banner(), issued, text(self.lang, "out_of_service_body")) if p))
         layout = self.ticket_layout
         return KioskView(
             screen=self.screen, lang=self.lang,
@@ -428,6 +473,7 @@ class KioskPresenter:
             ticket_number=layout.number if layout else "",
             ticket_topic=layout.topic_label if layout else "",
             ticket_lines=self._ticket_lines(),
+            large_text=self.large_text,
         )
 
     def _changed(self) -> None:

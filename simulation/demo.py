@@ -236,13 +236,18 @@ class Demo:
         """The day is over: the kiosk closed, every operator served the last visitor and went home."""
         return self.clock.idle
 
-    def shutdown(self) -> None:
-        """A quiet stop: the simulated people first, then their devices say goodbye and
-        disconnect, then the hub, the web and the broker stop (``OfficeRuntime.stop``)."""
+    def stop_people(self) -> None:
+        """The simulated visitors and operators stop (office time stops with them); the
+        hub, the web and the broker stay."""
         self.stop.set()
         self.clock.stop()
         for t in self.threads:
             t.join(REQUEST_TIMEOUT_S + 1)
+
+    def shutdown(self) -> None:
+        """A quiet stop: the simulated people first, then their devices say goodbye and
+        disconnect, then the hub, the web and the broker stop (``OfficeRuntime.stop``)."""
+        self.stop_people()
         for c in self.clients:
             c.stop()
         self.runtime.stop()

@@ -52,7 +52,8 @@ def _open_board(demo, data: Path) -> subprocess.Popen | None:
     env = {**os.environ, "TALON_DEVICE_PASSWORD": demo.passwords["board-1"]}
     return subprocess.Popen([sys.executable, "-m", "talon", "board", "--broker", demo.runtime.broker_url,
                              "--office", demo.config.office_id, "--device", "board-1"], env=env,
-                            stdout=(data / "board.log").open("w"), stderr=subprocess.STDOUT)
+                            stdout=(data / "board.log").open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)   # Ctrl-C reaches the demo, which stops the board
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,19 +96,22 @@ def run(args: argparse.Namespace) -> int:
     rss = {"start": process_rss(demo)}
     interrupted = _run_days(demo, args, stop, out)
     rss["end"] = process_rss(demo)
-    demo.clock.stop()          # the simulated people stop; the hub, the web and the broker stay
+    demo.stop_people()         # office time stops; the hub, the web and the broker stay
     report = demo.report()
     report["rss_mb"] = rss
     print(json.dumps(report, ensure_ascii=False) if args.json else _render(report), flush=True)
     if not (interrupted or args.exit):
         if demo.runtime.web is not None:
-            print(f"\nThe day is over; the dashboard stays up at http://127.0.0.1:{web_port}/ "
+            print(f"\nOffice time has stopped; the dashboard stays up at http://127.0.0.1:{web_port}/ "
                   "— Ctrl-C ends the demo.", file=out, flush=True)
         stop.wait()
-    demo.shutdown()
-    if board is not None:
+    if board is not None:      # a device goes before the broker: SIGTERM stops it quietly
         board.terminate()
-        board.wait(10)
+        try:
+            board.wait(20)
+        except subprocess.TimeoutExpired:
+            board.kill()
+    demo.shutdown()
     return 0 if report["lost_commands"] == 0 and report["duplicate_numbers"] == 0 else 1
 
 

@@ -152,6 +152,10 @@ class Operators:
     def __init__(self, session: Session, office: str):
         self.session, self.office = session, office
 
+    def active(self) -> list[tuple[str, str]]:
+        """``(code, name)`` of every active operator (no PINs): the counter's sign-in list."""
+        return [(o.code, o.name) for o in list_operators(self.session, self.office) if o.active]
+
     def check_pin(self, code: str, pin: str) -> str | None:
         """The operator's name when the code and PIN are right, else None."""
         return check_pin(self.session, self.office, code, pin)

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kiosk": ("kiosk.cli", "run the ticket kiosk (Kivy)"),
     "counter": ("talon.counter", "run a counter terminal for one window (Kivy)"),
     "board": ("display_board.cli", "run the hall board or a per-window display (Kivy)"),
+    "screens": ("talon.screens", "render every screen of every role (and the tickets) to PNG files"),
     "web": ("server.cli", "run the web server alone"),
     "users": ("server.users_cli", "manage web users and roles"),
     "setup": ("deploy.setup_cli", "set up this machine for a role (hub, kiosk, counter, board)"),

@@ -47,8 +47,11 @@ def _ink_rows(png: Path, box, rgb) -> int:
 @pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_board_screen_fits(size, mode):
+    import display_board.app
     from display_board import cli
-    from hardware.screen import run_scripted, screenshot
+    from hardware.screen import register_widget_classes, run_scripted, screenshot
+
+    register_widget_classes(display_board.app)
 
     hub = _office()
     parser = argparse.ArgumentParser()

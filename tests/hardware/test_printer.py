@@ -165,3 +165,79 @@ def test_printer_fake_records_jobs_and_refuses_when_paper_is_out():
         printer.print_ticket(layout())
     assert failure.value.state is PrinterState.PAPER_OUT
     assert len(printer.jobs) == 1
+
+
+# --- the ticket as printed: words whole, 80 mm ticket short, phone unbroken ------------------
+PRINTER_DPI = 203  # 8 dots per mm, every ESC/POS thermal printer Talon supports
+LONG_TOPIC = "Приём заявок (контрольно-инспекционное управление)"
+
+
+def _raster_heights(data: bytes) -> list[int]:
+    heights, at = [], data.find(GS_V_0)
+    while at >= 0:
+        heights.append(int.from_bytes(data[at + 6:at + 8], "little"))
+        at = data.find(GS_V_0, at + 8)
+    return heights
+
+
+def _image_lines(lay, width):
+    """The text lines the image renderer draws, in the font sizes it draws them."""
+    from PIL import Image, ImageDraw
+
+    from hardware.printer_image import _BODY_SIZE_AT_384, _BOLD, _SIZE_AT_384, _fit, text_scale
+    from hardware.printer_ticket import NUMBER, RULE
+
+    draw = ImageDraw.Draw(Image.new("L", (width, 10)))
+    usable = width - 16
+    out = []
+    for style, text in ticket_lines(lay):
+        if style in (RULE, NUMBER):
+            continue
+        size = int(_SIZE_AT_384.get(style, _BODY_SIZE_AT_384) * text_scale(width, lay.large_print))
+        font, lines = _fit(draw, text, "DejaVuSans.ttf", size, style in _BOLD, usable, int(size * 0.7))
+        assert all(draw.textlength(line, font=font) <= usable for line in lines), lines
+        out.append((text, lines))
+    return out
+
+
+@pytest.mark.parametrize("width", [384, 576])
+@pytest.mark.parametrize("large_print", [False, True])
+def test_printer_image_never_cuts_a_word(width, large_print):
+    lay = layout(topic_label=LONG_TOPIC, large_print=large_print, assisted=True, priority=True,
+                 footer_lines=("Контактный центр: 8\u00a0800\u00a0000-00-00",))
+    for text, lines in _image_lines(lay, width):
+        joined = " ".join(lines).replace("- ", "-")
+        for word in text.split(" "):
+            assert word in joined, (word, lines)  # every word whole, on the paper
+    topic_lines = dict(_image_lines(lay, width))[LONG_TOPIC]
+    assert any("(контрольно-" in line for line in topic_lines)
+    phone_lines = dict(_image_lines(lay, width))["Контактный центр: 8\u00a0800\u00a0000-00-00"]
+    assert any("8\u00a0800\u00a0000-00-00" in line for line in phone_lines)  # phone unbroken
+
+
+@pytest.mark.parametrize("width,max_mm", [(576, 100), (384, 100)])
+def test_printer_ticket_length_with_qr(width, max_mm):
+    lay = layout(topic_label=LONG_TOPIC, office_name="Офис-центр ООО «МЭК»", qr_text="mek.example.ru",
+                 footer_lines=("Контактный центр: 8\u00a0800\u00a0000-00-00", "Сайт: mek.example.ru"))
+    data = compose_ticket(lay, PrinterSettings(cyrillic="image", paper_width_px=width, qr="image"))
+    heights = _raster_heights(data)
+    assert len(heights) == 2  # the ticket and its QR code
+    assert sum(heights) / PRINTER_DPI * 25.4 <= max_mm
+
+
+def test_printer_large_print_is_larger():
+    small = render_ticket_image(layout(), 576)
+    large = render_ticket_image(layout(large_print=True), 576)
+    assert large.height > small.height * 1.2
+
+
+def test_printer_assisted_ticket_says_staff_will_come():
+    lines = ticket_lines(layout(priority=True, assisted=True))
+    assert ("emphasis", "Сопровождение: сотрудник подойдёт к Вам") in lines
+    assert "Сопровождение: сотрудник подойдёт к Вам".encode("cp866") in compose_ticket(
+        layout(priority=True, assisted=True), PrinterSettings())
+
+
+def test_printer_text_mode_keeps_the_phone_whole():
+    assert wrap("Контактный центр: 8\u00a0800\u00a0000-00-00", 32) == [
+        "Контактный центр:", "8\u00a0800\u00a0000-00-00"]

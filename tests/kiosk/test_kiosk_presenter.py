@@ -340,14 +340,74 @@ def test_kiosk_print_failure_after_issue_keeps_the_number_on_screen_and_reprints
 def test_kiosk_print_failure_does_not_time_out_quickly(kiosk, clock, printer):
     kiosk.begin()
     kiosk.choose_segment("b2c")
-    printer.fail_next = PrinterState.PAPER_OUT
+    printer.fail_next = PrinterState.ERROR
     kiosk.choose_topic("A")
     clock.advance(10)
     kiosk.tick()
     assert kiosk.view().screen == Screen.PRINT_FAILED
     clock.advance(40)
     kiosk.tick()
-    assert kiosk.view().screen == Screen.OUT_OF_SERVICE  # paper is still out
+    assert kiosk.view().screen == Screen.OUT_OF_SERVICE  # the printer is still in error
+
+
+def test_kiosk_paper_out_while_printing_shows_only_out_of_service_with_the_number(kiosk, clock, printer):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    printer.fail_next = PrinterState.PAPER_OUT
+    kiosk.choose_topic("A")
+    view = kiosk.view()
+    assert view.screen == Screen.OUT_OF_SERVICE  # no «Напечатать ещё раз»: nothing to reprint on
+    assert "Закончилась бумага для талонов." in view.message_body
+    assert "А015" in view.message_body
+    clock.advance(50)
+    kiosk.tick()
+    assert "А015" not in kiosk.view().message_body  # the next person does not see it
+    printer.state = PrinterState.OK
+    kiosk.poll_printer()
+    assert kiosk.view().screen == Screen.ATTRACT
+
+
+def test_kiosk_assisted_ticket_says_staff_will_come(kiosk, bus, printer):
+    bus.handler = lambda op, args: {"ticket": {"number": "А015", "topic": "A", "kind": "priority",
+                                               "assisted": True}}
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    assert printer.layouts[-1].assisted
+    assert "Сопровождение: сотрудник подойдёт к Вам".encode("cp866") in printer.jobs[-1]
+    assert "Сопровождение: сотрудник подойдёт к Вам" in kiosk.view().ticket_lines
+
+
+def test_kiosk_speak_reads_the_choices_and_then_the_ticket(kiosk, printer):
+    said = []
+    kiosk.speaker = lambda sentence, lang: said.append((sentence, lang))
+    kiosk.begin()
+    kiosk.speak()
+    assert "Частные клиенты" in said[-1][0] and "Корпоративные клиенты" in said[-1][0]
+    kiosk.choose_segment("b2c")
+    kiosk.speak()
+    assert "Выберите тему обращения" in said[-1][0]
+    assert "Кассовая операция — недоступно" in said[-1][0]
+    kiosk.choose_topic("A")
+    assert said[-1] == ("Ваш талон: а пятнадцать. Консультация. Пожалуйста, ожидайте приглашения "
+                        "на табло.", "ru")
+    kiosk.go_home()
+    count = len(said)
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    assert len(said) == count  # the next visitor did not ask for the voice
+
+
+def test_kiosk_large_text_mode_prints_large_and_ends_with_the_visitor(kiosk, printer):
+    kiosk.toggle_large_text()
+    assert kiosk.view().large_text
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    assert printer.layouts[-1].large_print
+    kiosk.go_home()
+    assert not kiosk.view().large_text
 
 
 # --- the hub -------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def one_hour(tmp_path, speed: float, seed: int = 5) -> dict:
         while not demo.clock.halted:
             assert time.monotonic() < deadline, "the demo hour did not end"
             time.sleep(0.05)
-        demo.clock.stop()
+        demo.stop_people()
         return demo.report()
     finally:
         demo.shutdown()
@@ -68,3 +68,40 @@ def test_the_dashboard_stays_up_after_the_day_and_ctrl_c_stops_quietly(tmp_path)
     text = log.read_text()
     assert "within the wait norm" in text and f"http://127.0.0.1:{web}/" in text
     assert "ERROR" not in text and "lost the broker connection" not in text and "Traceback" not in text, text
+
+
+def test_the_office_clock_runs_actors_one_at_a_time_in_office_time_order():
+    from datetime import datetime
+
+    from simulation.sim_clock import SimClock
+    start = datetime(2026, 11, 23, 9, 0)
+    clock = SimClock(start, speed=3600 * 60)     # an office hour in a real second
+    seen: list[tuple[str, int]] = []
+
+    def visitor(name: str, minutes: list[int]) -> None:
+        for m in minutes:
+            clock.sleep_until(start + timedelta(minutes=m))
+            seen.append((name, m))
+            time.sleep(0.01)                      # a slow request: office time stands still meanwhile
+            assert clock() == start + timedelta(minutes=m)
+            clock.notify()
+
+    def operator() -> None:
+        while clock.wait_notice(start + timedelta(minutes=50)):
+            seen.append(("operator", int((clock() - start).total_seconds() // 60)))
+            if clock() >= start + timedelta(minutes=50):
+                return
+
+    clock.spawn("operator", operator)
+    clock.spawn("a", visitor, "a", [5, 10, 10])
+    clock.spawn("b", visitor, "b", [1, 10, 30])
+    clock.halt_at(start + timedelta(minutes=40))
+    deadline = time.monotonic() + 10
+    while not clock.halted:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert clock() == start + timedelta(minutes=40) and not clock.idle
+    clock.stop()
+    # at 10: b first (it asked at 1), then a (asked at 5); the operator b's notice woke; a's second 10
+    assert seen == [("b", 1), ("operator", 1), ("a", 5), ("operator", 5), ("b", 10), ("a", 10), ("operator", 10),
+                    ("a", 10), ("operator", 10), ("b", 30), ("operator", 30)]
