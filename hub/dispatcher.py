@@ -99,13 +99,20 @@ class Dispatcher:
         return self.db.office
 
     # ------------------------------------------------------------------ start-up
-    def reload_directory(self) -> None:
-        """Devices and operators as provisioned in the database."""
+    def reload_directory(self) -> list[Publication]:
+        """Devices and operators as provisioned in the database; ``state/config`` again when the
+        operators changed (counters list them by name at sign-in)."""
+        before = getattr(self, "operator_names", None)        # None: the first load, at start
         with self.db.reading() as uow:
             devices, self.operator_names = uow.directory()
+            changed = before is not None and before != self.operator_names
+            operators = uow.operators.active() if changed else None
         # an id reserved for the hub (a row older than the check) is no device: runtime logs it
         self.devices = {d.device: DeviceInfo(d.role, d.window) for d in devices.values()
                         if not reserved_device_id(d.device)}
+        if operators is None:
+            return []
+        return [Publication(self.topics.state("config"), states.config_state(self.office, operators), True)]
 
     def _load_calls(self) -> None:
         with self.db.reading() as uow:

@@ -109,29 +109,35 @@ class OfficeRuntime:
         log.info("broker ready at %s (%s)", self.broker.url, type(self.broker).__name__)
         self.hub = Hub(self.db, self.broker.url, username=username, password=hub_password, clock=s.clock)
         self.hub.start()
-        if isinstance(self.broker, MosquittoBroker):
-            threading.Thread(target=self._watch_directory, args=(hub_password,), daemon=True,
-                             name="hub-directory").start()
+        threading.Thread(target=self._watch_directory, args=(hub_password,), daemon=True,
+                         name="hub-directory").start()
         if s.web_port is not None and self._start_web is not None:
             self.web = self._start_web(self)
             log.info("web dashboard at http://%s:%s/", s.web_host, s.web_port)
 
-    def _watch_directory(self, hub_password: str) -> None:
-        """New or removed devices reach the broker without a restart (SIGHUP reloads its users)."""
+    def _watch_directory(self, hub_password: str | None) -> None:
+        """Devices and operators added or removed with ``talon devices|operators`` reach the running
+        office: the hub reloads its directory (and republishes ``state/config`` when the operators
+        changed), and mosquitto its users (SIGHUP) when the devices changed."""
         known = {(d.id, d.role) for d in self._users}
         while not self._stop.wait(DIRECTORY_POLL_S):
             try:
-                users = self._broker_users(hub_password)
-                if {(d.id, d.role) for d in users} != known:
-                    known = {(d.id, d.role) for d in users}
-                    self.broker.devices = users
-                    self.broker.write_files()
-                    if self.broker.pid:
-                        os.kill(self.broker.pid, signal.SIGHUP)
-                    self.hub.run_on_writer(self.hub.dispatcher.reload_directory)
-                    log.info("device list changed: broker users reloaded (%d devices)", len(users) - 1)
+                self.hub.run_on_writer(self.hub.dispatcher.reload_directory)
+                if isinstance(self.broker, MosquittoBroker) and hub_password:
+                    known = self._reload_broker_users(hub_password, known)
             except Exception:
                 log.exception("could not reload the device list")
+
+    def _reload_broker_users(self, hub_password: str, known: set) -> set:
+        users = self._broker_users(hub_password)
+        current = {(d.id, d.role) for d in users}
+        if current != known:
+            self.broker.devices = users
+            self.broker.write_files()
+            if self.broker.pid:
+                os.kill(self.broker.pid, signal.SIGHUP)
+            log.info("device list changed: broker users reloaded (%d devices)", len(users) - 1)
+        return current
 
     def stop(self) -> None:
         self._stop.set()

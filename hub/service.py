@@ -114,7 +114,7 @@ class Hub:
         to every device through the retained ``state/config``."""
         self._chores.put(lambda: self.dispatcher.apply_config(config))
 
-    def run_on_writer(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` as the dispatcher's writer, between commands."""
-        self._chores.put(lambda: fn() and None)
+    def run_on_writer(self, fn: Callable[[], Iterable[Publication] | None]) -> None:
+        """Run ``fn`` as the dispatcher's writer, between commands; publish what it returns."""
+        self._chores.put(fn)
 

@@ -16,7 +16,8 @@ def ticket_payload(t: Ticket) -> dict:
     return {"number": t.number, "topic": t.topic, "kind": str(t.kind), "state": str(t.state),
             "issued_at": t.issued_at.isoformat(timespec="seconds"), "people_ahead": t.people_ahead,
             "eta_min": t.eta_min, "window": t.window, "recalls": t.leg.recalls,
-            "priority_category": t.priority_category, "assisted": t.assisted}
+            "priority_category": t.priority_category, "assisted": t.assisted,
+            "slot_start": t.slot_start.isoformat(timespec="seconds") if t.slot_start else None}
 
 
 def config_state(office: Office, operators: Iterable[tuple[str, str]] = ()) -> dict:

@@ -21,3 +21,21 @@ def test_config_state_lists_operators_without_pins():
 
 def test_an_older_config_without_operators_still_parses():
     assert ConfigState.from_payload({"v": 1}).operators == ()
+
+
+def test_an_operator_added_while_the_hub_runs_reaches_the_counters():
+    """``talon operators add`` on a running office: the directory reload republishes state/config."""
+    from storage import directory
+
+    hub = LocalHub(operators={"ivanova": ("Иванова Анна", "1234")})
+    try:
+        assert hub.dispatcher.reload_directory() == []            # nothing changed: nothing to publish
+        with hub.db.sessions() as s, s.begin():
+            directory.add_operator(s, hub.db.config.office_id, "petrov", "Петров Олег", "4321")
+        (pub,) = hub.dispatcher.reload_directory()
+        assert pub.topic.endswith("/state/config") and pub.retain
+        names = [o["name"] for o in pub.payload["operators"]]
+        assert names == ["Иванова Анна", "Петров Олег"]
+        assert hub.dispatcher.reload_directory() == []
+    finally:
+        hub.close()
