@@ -11,6 +11,9 @@ time of:
 * ``monthly_report_ms`` — the monthly report page (the month and the year to date) for
   the last complete month;
 * ``year_report_ms`` — the summary report page over the whole year;
+* ``monthly_report_cold_ms``, ``year_report_cold_ms`` — the same pages rendered first after
+  a restart (nothing kept in memory; the closed days come rolled up from the database,
+  ``storage.rollups``, which ``rollup_s`` built once as the days closed);
 * ``live_json_ms`` — the dashboard's live snapshot ``/snapshot.json`` (what the
   event stream pushes).
 """
@@ -26,7 +29,8 @@ from zoneinfo import ZoneInfo
 
 from bench.harness import median_ms
 
-GOALS = {"monthly_report_ms": ("<=", 500), "year_report_ms": ("<=", 2000), "live_json_ms": ("<=", 50)}
+GOALS = {"monthly_report_ms": ("<=", 300), "year_report_ms": ("<=", 600),            # issue 12
+         "monthly_report_cold_ms": ("<=", 500), "year_report_cold_ms": ("<=", 1000), "live_json_ms": ("<=", 50)}
 WINDOWS = 20
 TICKETS = 500_000
 QUICK_TICKETS = 50_000
@@ -37,6 +41,23 @@ def _login(client, user: str, password: str) -> None:
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     r = client.post("/auth/login", data={"username": user, "password": password, "csrf_token": token})
     assert r.status_code in (302, 303), r.status_code
+
+
+def _roll_up(url: str, config, first_day: str, today) -> int:
+    """Roll up every closed day of the generated year, as closing each day would have."""
+    from datetime import date
+
+    from storage import stats
+    from storage.engine import make_engine, make_sessionmaker
+
+    tz = ZoneInfo(config.timezone)
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            return stats.roll_up(s, config, stats.local_day_bounds(date.fromisoformat(first_day), tz)[0],
+                                 stats.local_day_bounds(today, tz)[0])
+    finally:
+        engine.dispose()
 
 
 def run(quick: bool = False) -> dict:
@@ -59,6 +80,9 @@ def run(quick: bool = False) -> dict:
         began = time.perf_counter()
         data = generate_office_year(url, config, tickets, now)
         generate_s = time.perf_counter() - began
+        began = time.perf_counter()
+        rolled_up_s = _roll_up(url, config, data["first_day"], today)
+        rollup_s = time.perf_counter() - began
         app = create_app({"DATABASE_URL": url, "OFFICE_CONFIG": config, "SECRET_KEY": "bench",
                           "CLOCK": lambda: now})
         with app.app_context(), session_scope(write=True) as s:
@@ -87,6 +111,8 @@ def run(quick: bool = False) -> dict:
             "dataset": f"{data['tickets']:,} tickets ({data['legs']:,} legs) in one year of a {WINDOWS}-window office, "
                        "SQLite" + (" (quick: a tenth of the full year's volume)" if quick else ""),
             "generate_s": round(generate_s, 1),
+            "rollup_s": round(rollup_s, 1),
+            "rolled_up_days": rolled_up_s,
             "monthly_report_ms": median_ms(get(monthly_url), repeat["monthly"]),
             "year_report_ms": median_ms(get(year_url), repeat["year"]),
             "live_json_ms": median_ms(get("/snapshot.json"), repeat["live"]),
@@ -97,7 +123,7 @@ def run(quick: bool = False) -> dict:
             "urls": {"monthly": monthly_url, "year": year_url, "live": "/snapshot.json"},
             "repeat": repeat,
             "note": "median ms of GETs through the WSGI test client logged in as head, one warm-up each (closed "
-                    "months are then kept in memory; *_cold_ms is the first render after a restart); the "
+                    "days come rolled up from the database; *_cold_ms is the first render after a restart); the "
                     "monthly report is the last complete month plus the year to date",
         }
         app.extensions["talon"].engine.dispose()

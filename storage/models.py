@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -226,3 +226,22 @@ class CsatPaperRow(Base):
     half: Mapped[int] = mapped_column(primary_key=True)
     score: Mapped[int] = mapped_column(primary_key=True)
     count: Mapped[int]
+
+
+class LegRollupRow(Base):
+    """One closed office day's legs rolled up for the reports (``storage.rollups``): per
+    ``part`` (a grouping, or ``visits``) the counts, the exact sums and the sorted minute
+    values of every key. Covers the legs that joined the queue in [start_s, end_s) (visits:
+    whose first leg did); deleted whenever such a leg is written again (``QueueStore``)."""
+    __tablename__ = "leg_rollups"
+    __table_args__ = (Index("ix_leg_rollups_office_start", "office", "start_s"),)
+
+    office: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)       # local date, ISO
+    part: Mapped[str] = mapped_column(String(10), primary_key=True)
+    start_s: Mapped[float] = mapped_column(Float)                        # the local day, epoch seconds
+    end_s: Mapped[float] = mapped_column(Float)
+    tz: Mapped[str] = mapped_column(String(64))                          # the office time zone it was cut in
+    format: Mapped[int]
+    built_at: Mapped[float] = mapped_column(Float)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

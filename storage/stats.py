@@ -1,9 +1,10 @@
 """Statistics against the norms, for any period and grouping (docs/requirements.md, digest §2.12, §4.8).
 
 Rows come from ``legs`` (one per topic a visitor queued for), selected by the time the
-leg joined the queue. Aggregation happens in Python over the period's rows: a month
-of a busy office is tens of thousands of rows, which is quick to fetch and lets one
-code path serve SQLite and PostgreSQL alike (exact p90, no dialect tricks).
+leg joined the queue. Aggregation happens in Python over the period's rows, so one code
+path serves SQLite and PostgreSQL alike (exact p90, no dialect tricks); closed days are
+read rolled up (``storage.rollups``: per day and grouping the counts, exact sums and
+sorted minutes), so a year's report reads a few hundred rows and today's legs.
 
 Definitions (docs/architecture.md §4): wait = called − wait start (booking: the later of
 check-in and slot start; never negative), service = finished − started whatever the leg's
@@ -15,19 +16,26 @@ visit ceiling by each visit (``visits``).
 """
 from __future__ import annotations
 
+import logging
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from statistics import fmean
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, select, type_coerce
+from sqlalchemy import Engine, Float, select, type_coerce
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from queue_core.config import OfficeConfig
+from storage import rollups
 from storage.models import LegRow
+from storage.rollups import exact_sum
+
+log = logging.getLogger(__name__)
 
 SERVED = ("done", "terminated", "needs_followup")
 # legs whose wait and service count for their topic: served here, or served and then transferred
@@ -118,8 +126,12 @@ def summarize(rows, config: OfficeConfig, group: str = "topic") -> list[Figures]
             # a per-account norm (АтомЭнергоСбыт) judges service per personal account; the wait never
             per_account = group == "topic" and key in topics and topics[key].per_account
             a[6].append(r.service_s / 60 / (max(1, r.accounts or 1) if per_account else 1))
-    return [_figures_of(key, acc[key], topics.get(key) if group == "topic" else None)
-            for key in sorted(acc, key=lambda k: (k is None, str(k).zfill(3) if isinstance(k, int) else str(k)))]
+    return [_figures_of(key, _series_of(acc[key]), topics.get(key) if group == "topic" else None)
+            for key in sorted(acc, key=_order)]
+
+
+def _order(k):
+    return (k is None, str(k).zfill(3) if isinstance(k, int) else str(k))
 
 
 def _r(v: float | None) -> float | None:
@@ -139,16 +151,107 @@ _COUNTED = {"no_show": 2, "transferred": 3, "cancelled": 4}    # accumulator slo
 _SERVED = frozenset(SERVED)
 
 
+class Series:
+    """The minute values of one figure (waits, services …) of one key, as sorted runs — one
+    per rolled-up day and one for the legs read live — with partial sums whose exact total
+    is the values' exact total (``rollups.exact_sum``, or the values themselves).
+
+    Why every figure equals the one computed from the legs in one list: the runs hold the
+    very floats the one-list computation sorts (the same code makes them), so the
+    nearest-rank p90 (the k-th smallest of the union, ``_kth``), the count within a norm
+    (one ``bisect_right`` per run) and the largest value are the same values; the mean is
+    ``fsum(partials) / n``, and ``fsum`` returns the correctly rounded exact sum — the same
+    float as ``fsum`` of the values, which is what ``statistics.fmean`` divides by n."""
+    __slots__ = ("runs", "sums", "n")
+
+    def __init__(self) -> None:
+        self.runs: list = []
+        self.sums: list[float] = []
+        self.n = 0
+
+    def add(self, run, sums, n: int) -> None:
+        if n:
+            if run is not None:
+                self.runs.append(run)
+            self.sums.extend(sums)
+            self.n += n
+
+    def mean(self) -> float | None:
+        return math.fsum(self.sums) / self.n if self.n else None
+
+    def p90(self) -> float | None:
+        return _kth(self.runs, max(0, math.ceil(0.9 * self.n) - 1)) if self.n else None
+
+    def within(self, limit: float) -> int:
+        return sum(bisect_right(run, limit) for run in self.runs)
+
+    def largest(self) -> float:
+        return max(run[-1] for run in self.runs if len(run))
+
+
+def _kth(runs: list, k: int) -> float:  # noqa: C901 (one selection loop; split, it would pass six lists around)
+    """The k-th smallest value (0-based) of the union of sorted ``runs``, without merging
+    them: each round picks a pivot among the runs' values near rank k, counts the values
+    below and up to it in every run (bisect) and keeps the side holding rank k."""
+    lo = [0] * len(runs)
+    hi = [len(r) for r in runs]
+    while True:
+        live = [i for i in range(len(runs)) if lo[i] < hi[i]]
+        total = sum(hi[i] - lo[i] for i in live)
+        if len(live) == 1:
+            return runs[live[0]][lo[live[0]] + k]
+        if total <= 4096:
+            values: list[float] = []
+            for i in live:
+                values.extend(runs[i][lo[i]:hi[i]])
+            values.sort()
+            return values[k]
+        at = (k + 0.5) / total
+        picks = sorted((runs[i][lo[i] + int(at * (hi[i] - lo[i]))], hi[i] - lo[i]) for i in live)
+        pivot, seen = picks[-1][0], 0
+        for value, weight in picks:         # the weighted median of the runs' picks
+            seen += weight
+            if 2 * seen >= total:
+                pivot = value
+                break
+        below = [bisect_left(runs[i], pivot, lo[i], hi[i]) for i in live]
+        upto = [bisect_right(runs[i], pivot, lo[i], hi[i]) for i in live]
+        n_below = sum(b - lo[i] for b, i in zip(below, live))
+        n_upto = sum(u - lo[i] for u, i in zip(upto, live))
+        if k < n_below:
+            for b, i in zip(below, live):
+                hi[i] = b
+        elif k >= n_upto:
+            k -= n_upto
+            for u, i in zip(upto, live):
+                lo[i] = u
+        else:
+            return pivot
+
+
+def _series_of(a: list) -> list:
+    """A list accumulator (minutes as lists) as one with ``Series`` (each list one run)."""
+    out = a[:5]
+    for values in a[5:8]:
+        values.sort()
+        s = Series()
+        s.add(values, values, len(values))
+        out.append(s)
+    out.append(None)                     # per-account services: already in slot 6 when they apply
+    return out
+
+
 def reports(session: Session, config: OfficeConfig, start: datetime, end: datetime, groups=("topic",),
-            **filters) -> dict[str, list[Figures]]:
+            rolled: bool = True, **filters) -> dict[str, list[Figures]]:
     """``summarize`` of the period's legs for several groupings at once, with the same figures.
 
-    The fast path for reports over a year: one query fetching only the columns the
-    groupings need as plain values (times as epoch floats, no ORM objects), one pass
-    that files each leg's minutes under every grouping, then the figures per group.
-    Whole months that closed more than a day ago never change again, so what was
-    gathered for them is kept (``_closed_months``) and a year-to-date report reads
-    only the open month; every figure, p90 included, stays exact.
+    Closed days (before today) come rolled up from the database (``storage.rollups``:
+    built by the first report that needs them, rebuilt after their legs change) and only
+    the rest — today, a part of a day — is read from the legs; every figure, p90
+    included, is exactly the one computed from the legs (``Series``). With filters (or
+    ``rolled=False``) the legs are read: whole months that closed more than a day ago
+    are kept in memory (``_closed_months``), so a year-to-date report reads only the
+    open month.
     """
     if end <= start:
         raise ValueError("the period ends before it starts")
@@ -158,25 +261,38 @@ def reports(session: Session, config: OfficeConfig, start: datetime, end: dateti
         if group not in GROUPS:
             raise ValueError(f"group must be one of {GROUPS}")
     groups = tuple(groups)
+    filters = {k: v for k, v in filters.items() if v not in (None, "")}
+    if filters or not rolled:
+        accs = {g: {k: _series_of(a) for k, a in acc.items()}
+                for g, acc in _from_legs(session, config, start, end, groups, **filters).items()}
+    else:
+        accs = {g: {} for g in groups}
+        parts = {_PART_OF[g] for g in groups}
+        for _day, day_parts in _days(session, config, start, end, parts):
+            _file(accs, day_parts)
+    topics = {t.code: t for t in config.topics}
+    return {group: [_figures_of(key, acc[key], topics.get(key) if group == "topic" else None)
+                    for key in sorted(acc, key=_order)] for group, acc in accs.items()}
+
+
+def _from_legs(session: Session, config: OfficeConfig, start: datetime, end: datetime, groups: tuple,
+               **filters) -> dict[str, dict]:
     tz = ZoneInfo(config.timezone)
+    per_account = frozenset(t.code for t in config.topics if t.per_account)
     closed_before = datetime.now(tz) - timedelta(days=1)
     accs: dict[str, dict] = {g: {} for g in groups}
     for chunk_start, chunk_end in _month_chunks(start, end, tz):
+        args = (session.connection(), tz, config.office_id, chunk_start, chunk_end, groups, per_account)
         if chunk_end <= closed_before:
             key = (str(session.get_bind().url), config.office_id, chunk_start.timestamp(), chunk_end.timestamp(),
-                   groups, tuple(sorted(filters.items())), tuple((t.code, t.aggregation) for t in config.topics))
+                   groups, tuple(sorted(filters.items())), per_account, config.timezone)
             part = _closed_months.get(key)
             if part is None:
-                part = _closed_months.put(key, _gather(session, config, chunk_start, chunk_end, groups, **filters))
+                part = _closed_months.put(key, _gather(*args, **filters))
         else:
-            part = _gather(session, config, chunk_start, chunk_end, groups, **filters)
+            part = _gather(*args, **filters)
         _merge(accs, part)
-    topics = {t.code: t for t in config.topics}
-    out = {}
-    for group, acc in accs.items():
-        out[group] = [_figures_of(key, acc[key], topics.get(key) if group == "topic" else None)
-                      for key in sorted(acc, key=lambda k: (k is None, str(k).zfill(3) if isinstance(k, int) else str(k)))]
-    return out
+    return accs
 
 
 def _month_chunks(start: datetime, end: datetime, tz: ZoneInfo):
@@ -225,24 +341,30 @@ class _ClosedMonths:
 _closed_months = _ClosedMonths()
 
 
-def _gather(session: Session, config: OfficeConfig, start: datetime, end: datetime, groups, **filters) -> dict:  # noqa: C901 (the hot loop of every report: once per leg and grouping, so no calls inside)
+class _All:
+    """Every topic (``_gather``'s ``per_account`` for the rolled-up per-account services)."""
+
+    def __contains__(self, item) -> bool:
+        return True
+
+
+def _gather(conn, tz: ZoneInfo, office: str, start: datetime, end: datetime, groups, per_account,  # noqa: C901 (the hot loop of every report: once per leg and grouping, so no calls inside)
+            **filters) -> dict:
     """One query and one pass: per grouping, key -> [tickets, served, no-shows, transfers,
-    cancelled, waits, services, waits until service] (minutes)."""
-    tz = ZoneInfo(config.timezone)
+    cancelled, waits, services, waits until service] (minutes); a service of a topic in
+    ``per_account`` counts per personal account in the topic grouping."""
     keyed = [g for g in groups if g in _COLUMN_GROUPS]
     timed = [g for g in groups if g in _TIME_GROUPS]
     columns = [_COLUMN_GROUPS[g] for g in keyed]
     if timed:
         columns.append(type_coerce(LegRow.queued_at, Float))
     q = select(LegRow.outcome, LegRow.wait_s, LegRow.walk_s, LegRow.service_s, LegRow.accounts, *columns).where(
-        LegRow.office == config.office_id, LegRow.queued_at >= start, LegRow.queued_at < end)
+        LegRow.office == office, LegRow.queued_at >= start, LegRow.queued_at < end)
     for column in ("topic", "window", "operator", "segment"):
         if filters.get(column) not in (None, ""):
             q = q.where(getattr(LegRow, column) == filters[column])
-    rows = session.connection().execute(q).all()
+    rows = conn.execute(q).all()
 
-    topics = {t.code: t for t in config.topics}
-    per_account = {code for code, t in topics.items() if t.per_account}
     # per grouping: key -> [tickets, served, no_shows, transfers, cancelled, waits, services, to_service]
     accs: dict[str, dict] = {g: {} for g in groups}
     local: dict[int, datetime] = {}          # quarter-hours -> local time (every real UTC offset is whole quarters)
@@ -291,42 +413,149 @@ def _gather(session: Session, config: OfficeConfig, start: datetime, end: dateti
     return accs
 
 
+# ------------------------------------------------------------------ closed days rolled up
+# A report grouping -> the rolled-up part it is filed from ("day" holds a whole day under
+# one key: the day, month and total groupings add those up).
+_PART_OF = {"topic": "topic", "window": "window", "operator": "operator", "segment": "segment", "hour": "hour",
+            "day": "day", "month": "day", "total": "day"}
+_FIGURE_PARTS = ("topic", "window", "operator", "segment", "hour", "day")
+
+
+def _day_parts(conn, tz: ZoneInfo, office: str, start: datetime, end: datetime) -> dict[str, list]:
+    """Every rolled-up part of the legs that joined the queue in [start, end) (and of the
+    visits whose first leg did): per part, entries ``(key, counts, [waits, services,
+    services per account or None], [sums of each, sum of the waits until service])``
+    with the values sorted — what ``rollups.encode`` stores and ``_file`` adds up."""
+    raw = _gather(conn, tz, office, start, end, _FIGURE_PARTS, frozenset())
+    by_account = _gather(conn, tz, office, start, end, ("topic",), _All())["topic"]
+    parts: dict[str, list] = {}
+    for part in _FIGURE_PARTS:
+        entries = []
+        for key, a in raw[part].items():
+            waits, services = sorted(a[5]), sorted(a[6])
+            per_account = sorted(by_account[key][6]) if part == "topic" else None
+            if per_account == services:
+                per_account = None
+            entries.append((key, a[:5], [waits, services, per_account],
+                            [exact_sum(waits), exact_sum(services), exact_sum(per_account or ()), exact_sum(a[7])]))
+        parts[part] = entries
+    totals, per_account_totals = _visit_totals(conn, office, start, end)
+    totals.sort()
+    per_account_totals.sort()
+    parts["visits"] = [("visits", [len(totals)], [totals, None if per_account_totals == totals else per_account_totals],
+                        [exact_sum(totals)])]
+    return parts
+
+
+def _file(accs: dict[str, dict], parts: dict[str, list]) -> None:
+    """Add one day's (or live stretch's) parts to the groupings' accumulators
+    ``[tickets, served, no_shows, transfers, cancelled, waits, services, to_service,
+    services per account]`` (``Series``)."""
+    for group, acc in accs.items():
+        for key, counts, lists, sums in parts[_PART_OF[group]]:
+            k = "total" if group == "total" else str(key)[:7] if group == "month" else key
+            a = acc.get(k)
+            if a is None:
+                a = acc[k] = [0, 0, 0, 0, 0, Series(), Series(), Series(), Series()]
+            for i in range(5):
+                a[i] += counts[i]
+            waits, services, per_account = lists
+            a[5].add(waits, sums[0], len(waits))
+            a[6].add(services, sums[1], len(services))
+            a[7].add(None, sums[3], len(waits))
+            if per_account is None:
+                a[8].add(services, sums[1], len(services))
+            else:
+                a[8].add(per_account, sums[2], len(per_account))
+
+
+def _days(session: Session, config: OfficeConfig, start: datetime, end: datetime, parts: set[str]):
+    """(day or None, {part: entries}) covering [start, end): the closed days inside it from
+    their rollups (built if missing), the rest (today, a part of a day) from the legs."""
+    tz = ZoneInfo(config.timezone)
+    today = datetime.now(tz).date()
+    first = start.astimezone(tz).date()
+    if local_day_bounds(first, tz)[0] < start:
+        first += timedelta(days=1)
+    last = end.astimezone(tz).date()
+    if local_day_bounds(last, tz)[1] > end:
+        last -= timedelta(days=1)
+    last = min(last, today - timedelta(days=1))
+    conn = session.connection()
+    if first > last:
+        yield None, _day_parts(conn, tz, config.office_id, start, end)
+        return
+    first_start, last_end = local_day_bounds(first, tz)[0], local_day_bounds(last, tz)[1]
+    if start < first_start:
+        yield None, _day_parts(conn, tz, config.office_id, start, first_start)
+    stored = rollups.read(conn, config.office_id, config.timezone, first.isoformat(), last.isoformat(), parts)
+    day = first
+    while day <= last:
+        name = day.isoformat()
+        if all((name, p) in stored for p in parts):
+            yield name, {p: stored[name, p] for p in parts}
+        else:
+            yield name, _build_day(session, config, tz, day)
+        day += timedelta(days=1)
+    if last_end < end:
+        yield None, _day_parts(conn, tz, config.office_id, last_end, end)
+
+
+def _build_day(session: Session, config: OfficeConfig, tz: ZoneInfo, day: date) -> dict[str, list]:
+    """Roll up a closed day and store it (``storage.rollups``: writers shut out while the
+    legs are read; a concurrent build of the same day stores it once)."""
+    start, end = local_day_bounds(day, tz)
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        try:
+            with bind.begin() as conn:
+                rollups.shut_out_leg_writers(conn, config.office_id, day.isoformat())
+                parts = _day_parts(conn, tz, config.office_id, start, end)
+                rollups.store(conn, config.office_id, day.isoformat(), start, end, config.timezone,
+                              {p: rollups.encode(e) for p, e in parts.items()})
+            return parts
+        except OperationalError:          # busy or read-only: this report reads the day's legs
+            log.warning("could not store the rollup of %s; reading its legs", day, exc_info=True)
+    return _day_parts(session.connection(), tz, config.office_id, start, end)
+
+
+def roll_up(session: Session, config: OfficeConfig, start: datetime, end: datetime) -> int:
+    """Build the missing rollups of the closed days in [start, end) (what the first report
+    over them would do; ``talon bench stats`` runs it as the days' closing). Returns how
+    many closed days the period holds."""
+    return sum(day is not None for day, _parts in _days(session, config, start, end, {*_FIGURE_PARTS, "visits"}))
 
 
 def _figures_of(key, a: list, topic) -> Figures:
-    """``_figures`` from the counts and minutes one pass of ``reports`` gathered."""
+    """The figures of one key's accumulator (``Series`` in slots 5-8, see ``_file``)."""
     f = Figures(key=key, tickets=a[0], served=a[1], no_shows=a[2], transfers=a[3], cancelled=a[4])
-    waits, services, to_service = a[5], a[6], a[7]
-    waits.sort()                 # sorted once: p90, shares and the max verdict read it (fsum ignores order)
-    services.sort()
-    f.mean_wait_min, f.p90_wait_min = _mean(waits), _r(_p90_sorted(waits))
-    f.mean_service_min, f.p90_service_min = _mean(services), _r(_p90_sorted(services))
-    f.mean_wait_to_service_min = _mean(to_service)
+    waits, to_service = a[5], a[7]
+    services = a[8] if topic is not None and topic.per_account and a[8] is not None else a[6]
+    f.mean_wait_min, f.p90_wait_min = _r(waits.mean()), _r(waits.p90())
+    f.mean_service_min, f.p90_service_min = _r(services.mean()), _r(services.p90())
+    f.mean_wait_to_service_min = _r(to_service.mean())
     if topic is not None:
         f.wait_norm_min, f.service_norm_min, f.aggregation = topic.wait_norm_min, topic.service_norm_min, topic.aggregation
-        f.within_wait_norm_share = _share_sorted(waits, topic.wait_norm_min)
-        f.within_service_norm_share = _share_sorted(services, topic.service_norm_min)
-        f.wait_compliant = _compliant_sorted(topic.aggregation, waits, topic.wait_norm_min)
-        f.service_compliant = _compliant_sorted(topic.aggregation, services, topic.service_norm_min)
+        f.within_wait_norm_share = _share(waits, topic.wait_norm_min)
+        f.within_service_norm_share = _share(services, topic.service_norm_min)
+        f.wait_compliant = _compliant(topic.aggregation, waits, topic.wait_norm_min)
+        f.service_compliant = _compliant(topic.aggregation, services, topic.service_norm_min)
     return f
 
 
-def _p90_sorted(ordered: list[float]) -> float | None:
-    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)] if ordered else None
-
-
-def _share_sorted(ordered: list[float], limit: float | None) -> float | None:
-    if limit is None or not ordered:
+def _share(values: Series, limit: float | None) -> float | None:
+    if limit is None or not values.n:
         return None
-    return round(bisect_right(ordered, limit) / len(ordered), 4)
+    return round(values.within(limit) / values.n, 4)
 
 
-def _compliant_sorted(aggregation: str, ordered: list[float], limit: float | None) -> bool | None:
-    if limit is None or not ordered:
+def _compliant(aggregation: str, values: Series, limit: float | None) -> bool | None:
+    if limit is None or not values.n:
         return None
     if aggregation == "mean":
-        return fmean(ordered) <= limit
-    return ordered[-1] <= limit
+        mean = values.mean()
+        return mean is not None and mean <= limit
+    return values.largest() <= limit
 
 
 @dataclass(slots=True)
@@ -347,73 +576,69 @@ class VisitFigures:
         return asdict(self)
 
 
-def visits(session: Session, config: OfficeConfig, start: datetime, end: datetime) -> VisitFigures:
-    """The period's visits: a visit's total is the sum of its legs' wait, walk and service
-    (they follow each other: a transfer ends one leg as the next joins the queue), so it
-    equals its last leg's end minus its first leg's wait start. Visits whose last leg was not
-    served (a no-show after a transfer, one still in progress) have no total. Each month
-    gives exact partial sums (count, sum, max, within the ceiling); closed months are kept
-    like ``reports``'."""
+def visits(session: Session, config: OfficeConfig, start: datetime, end: datetime, rolled: bool = True) -> VisitFigures:
+    """The period's visits: those whose first leg joined the queue in [start, end), with
+    every leg of their ticket. A visit's total is the sum of its legs' wait, walk and
+    service (they follow each other: a transfer ends one leg as the next joins the queue),
+    so it equals its last leg's end minus its first leg's wait start. Visits whose last leg
+    was not served (a no-show after a transfer, one still in progress) have no total.
+    Closed days come rolled up like ``reports``' (exact: the totals themselves are kept);
+    ``rolled=False`` reads every leg."""
     if end <= start:
         raise ValueError("the period ends before it starts")
-    tz = ZoneInfo(config.timezone)
     ceiling, per_account = config.profile.total_visit_max_min, config.profile.unit == "personal_account"
-    closed_before = datetime.now(tz) - timedelta(days=1)
-    count, total, longest, within = 0, 0.0, None, 0
-    for chunk_start, chunk_end in _month_chunks(start, end, tz):
-        args = (session, config.office_id, chunk_start, chunk_end, ceiling, per_account)
-        if chunk_end <= closed_before:
-            key = ("visits", str(session.get_bind().url), config.office_id, chunk_start.timestamp(),
-                   chunk_end.timestamp(), ceiling, per_account)
-            part = _closed_months.get(key)
-            if part is None:
-                part = _closed_months.put(key, _gather_visits(*args))
-        else:
-            part = _gather_visits(*args)
-        count, total, within = count + part[0], total + part[1], within + part[3]
-        if part[2] is not None and (longest is None or part[2] > longest):
-            longest = part[2]
-    f = VisitFigures(count=count, total_norm_max_min=ceiling, per_account=per_account)
-    if count:
-        f.mean_total_min, f.max_total_min = round(total / count, 2), _r(longest)
+    totals, judged = Series(), Series()
+    stretches: Iterable[list]
+    if rolled:
+        stretches = (parts["visits"] for _day, parts in _days(session, config, start, end, {"visits"}))
+    else:
+        stretches = [_day_parts_visits(session.connection(), config.office_id, start, end)]
+    for entries in stretches:
+        for _key, counts, lists, sums in entries:
+            totals.add(lists[0], sums[0], counts[0])
+            judged.add(lists[1] if lists[1] is not None else lists[0], (), counts[0])
+    f = VisitFigures(count=totals.n, total_norm_max_min=ceiling, per_account=per_account)
+    if totals.n:
+        f.mean_total_min, f.max_total_min = _r(totals.mean()), _r(totals.largest())
         if ceiling is not None:
-            f.within_total_norm_share = round(within / count, 4)
-            f.over_total_norm = count - within
-            f.total_compliant = within == count
+            within = (judged if per_account else totals).within(ceiling)
+            f.within_total_norm_share = round(within / totals.n, 4)
+            f.over_total_norm = totals.n - within
+            f.total_compliant = within == totals.n
     return f
 
 
-def _gather_visits(session: Session, office: str, start: datetime, end: datetime, ceiling: float | None,
-                   per_account: bool) -> tuple[int, float, float | None, int]:
-    """(count, sum of totals, longest total, visits within the ceiling), minutes, of the visits
-    whose first leg joined the queue in [start, end) and whose legs are all transferred but
-    the last, which was served. A visit's later legs join the queue the same office day, so
-    one range query over the legs (a day past ``end``) finds them all."""
-    q = select(LegRow.ticket_id, LegRow.idx, LegRow.outcome, LegRow.wait_s, LegRow.walk_s, LegRow.service_s,
-               LegRow.accounts, type_coerce(LegRow.queued_at, Float)).where(
-        LegRow.office == office, LegRow.queued_at >= start, LegRow.queued_at < end + timedelta(days=1))
-    until = end.timestamp()
-    legs: dict[int, list] = {}       # ticket -> [seconds, legs, served, transferred, accounts, began in the period]
-    for ticket_id, idx, outcome, wait_s, walk_s, service_s, accounts, queued in session.connection().execute(q):
+def _day_parts_visits(conn, office: str, start: datetime, end: datetime) -> list:
+    totals, per_account_totals = _visit_totals(conn, office, start, end)
+    totals.sort()
+    per_account_totals.sort()
+    return [("visits", [len(totals)], [totals, per_account_totals], [totals])]
+
+
+def _visit_totals(conn, office: str, start: datetime, end: datetime) -> tuple[list[float], list[float]]:
+    """The totals (minutes) of the visits whose first leg joined the queue in [start, end)
+    and whose legs are all transferred but the last, which was served: as they are, and
+    per personal account (÷ the most accounts a leg handled)."""
+    began = select(LegRow.ticket_id).where(LegRow.office == office, LegRow.idx == 0, LegRow.queued_at >= start,
+                                           LegRow.queued_at < end)
+    q = select(LegRow.ticket_id, LegRow.outcome, LegRow.wait_s, LegRow.walk_s, LegRow.service_s,
+               LegRow.accounts).where(LegRow.ticket_id.in_(began))   # (ticket_id, idx) index: a ticket is one office's
+    legs: dict[int, list] = {}       # ticket -> [seconds, legs, served, transferred, accounts]
+    for ticket_id, outcome, wait_s, walk_s, service_s, accounts in conn.execute(q):
         v = legs.get(ticket_id)
         if v is None:
-            v = legs[ticket_id] = [0.0, 0, 0, 0, 1, False]
+            v = legs[ticket_id] = [0.0, 0, 0, 0, 1]
         v[0] += (wait_s if wait_s and wait_s > 0 else 0.0) + (walk_s or 0.0) + (service_s or 0.0)
         v[1] += 1
         v[2] += outcome in _SERVED
         v[3] += outcome == "transferred"
         v[4] = max(v[4], accounts or 1)
-        v[5] = v[5] or (idx == 0 and queued < until)
-    count, total, longest, within = 0, 0.0, None, 0
-    for seconds, n, served, transferred, accounts, began in legs.values():
-        if not began or served != 1 or transferred != n - 1:
-            continue
-        minutes = seconds / 60
-        count, total = count + 1, total + minutes
-        longest = minutes if longest is None or minutes > longest else longest
-        if ceiling is not None and (minutes / accounts if per_account else minutes) <= ceiling:
-            within += 1
-    return count, total, longest, within
+    totals, per_account = [], []
+    for seconds, n, served, transferred, accounts in legs.values():
+        if served == 1 and transferred == n - 1:
+            totals.append(seconds / 60)
+            per_account.append(seconds / 60 / accounts)
+    return totals, per_account
 
 
 def month_bounds(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -25,6 +25,7 @@ from queue_core.model import (
     WindowStatus,
 )
 from queue_core.office import RECENT_SERVICES, Office
+from storage import rollups
 from storage.models import EventRow, LegRow, TicketRow, WindowRow
 
 LIVE_STATES = [s.value for s in TicketState if s not in FINAL_STATES]
@@ -98,15 +99,18 @@ class QueueStore:
         else:
             ticket_id, stored = known
             conn.execute(UPDATE_TICKET, dict(tid=ticket_id, **values))
+        written = {t.legs[0].queued_at}  # the visit is filed under its first leg's day
         for idx, leg in enumerate(t.legs):
             if idx < stored - 1:
                 continue                 # only the last stored leg can still change
             row = leg_values(self.office_id, t, idx, leg)
+            written.add(leg.queued_at)
             if idx < stored:
                 row.pop("idx")
                 conn.execute(UPDATE_LEG, dict(tid=ticket_id, leg_idx=idx, **row))
             else:
                 conn.execute(INSERT_LEG, dict(ticket_id=ticket_id, **row))
+        rollups.invalidate(conn, self.office_id, written)   # a closed day's legs changed (a late finish)
         if t.state in FINAL_STATES:
             self._ids.pop(key, None)     # only a rating can still touch it: looked up then
         else:

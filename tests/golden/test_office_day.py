@@ -153,6 +153,24 @@ def test_figures_equal_a_brute_force_recomputation(golden):
     assert v.max_total_min == brute.r(max(t for t, _j in totals))
 
 
+def test_the_rolled_up_day_reports_the_figures_of_its_legs(golden):
+    """Issue 12, fast cold reports: the golden day (closed) read from its rollup gives every
+    figure of every grouping, and the visits, exactly as computed from its legs."""
+    from sqlalchemy import func
+
+    from storage.models import LegRollupRow
+    _profile, db = golden
+    with db.sessions() as s:
+        rolled = stats.reports(s, db.config, *MONTH, stats.GROUPS)
+        assert s.execute(select(func.count()).where(LegRollupRow.day == DAY.isoformat())).scalar() == 7
+        again = stats.reports(s, db.config, *MONTH, stats.GROUPS)
+        for group in stats.GROUPS:
+            whole = [f.as_dict() for f in stats.summarize(stats.fetch_legs(s, db.config.office_id, *MONTH),
+                                                          db.config, group)]
+            assert [f.as_dict() for f in rolled[group]] == [f.as_dict() for f in again[group]] == whole, group
+        assert stats.visits(s, db.config, *MONTH) == stats.visits(s, db.config, *MONTH, rolled=False)
+
+
 def test_the_report_command_prints_the_same_json(golden, tmp_path, capsys):
     from talon.cli import main
 

@@ -86,11 +86,16 @@ def test_p90_nearest_rank():
     assert stats.p90([5.0]) == 5.0
 
 
-def test_closed_months_are_kept_and_stay_exact(db_url):
-    """A year-to-date report reuses what it gathered for closed months; the figures are
-    the same as gathering everything again, and the open month is always read afresh."""
+def test_closed_days_are_rolled_up_and_stay_exact(db_url):
+    """A report over closed days rolls them up in the database once (every closed day, with
+    legs or not) and reads the rollups after; the figures are the same as from the legs.
+    A filtered report reads the legs and keeps closed months in memory."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
+
+    from sqlalchemy import func, select
+
+    from storage.models import LegRollupRow
     db = QueueDatabase(db_url, make_config(windows=1))
     tz = ZoneInfo(db.config.timezone)
     db.transaction(lambda s, o: o.open(1, datetime(2025, 1, 6, 9, tzinfo=tz)))
@@ -102,10 +107,13 @@ def test_closed_months_are_kept_and_stay_exact(db_url):
     stats._closed_months = stats._ClosedMonths()
     with db.sessions() as s:
         first = [f.as_dict() for f in stats.report(s, db.config, start, end)]
-        assert len(stats._closed_months._items) == 3
+        days = s.execute(select(func.count()).where(LegRollupRow.part == "topic")).scalar()
         again = [f.as_dict() for f in stats.report(s, db.config, start, end)]
         whole = [f.as_dict() for f in stats.summarize(stats.fetch_legs(s, db.config.office_id, start, end), db.config)]
-    assert first == again == whole
+        filtered = [f.as_dict() for f in stats.report(s, db.config, start, end, topic="A")]
+        assert len(stats._closed_months._items) == 3
+    assert days == 31 + 28 + 31
+    assert first == again == whole == filtered
     assert first[0]["tickets"] == 9 and first[0]["p90_wait_min"] == 8.0     # waits 2,2,2,3,4,4,5,6,8
 
 
