@@ -18,7 +18,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from broker import messages
@@ -86,6 +86,7 @@ class Dispatcher:
         self.presence: dict[str, tuple[str, str | None]] = {}   # device -> (state, printer state)
         self.help_seen: dict[str, str] = {}     # device -> the last «Вызов персонала» it reported
         self.window_actions: dict[int, tuple[str, ...]] = {}   # window -> the actions last published
+        self.filed_through: str | None = None     # the office day whose eve was last rolled up for reports
         self.calls: deque[dict] = deque(maxlen=db.config.board_history)
         self.seen = SeenCommands()
         self.queue_dirty = False
@@ -146,10 +147,24 @@ class Dispatcher:
         close once the working hours end)."""
         self.queue_dirty = False
         now = self.clock()
+        self._file_the_closed_day(now)
         pubs = [Publication(self.topics.state("queue"), states.queue_state(self.office, now), True)]
         pubs += [self._window_publication(n, now) for n in self.office.windows
                  if self.window_actions.get(n) != self.office.allowed_actions(n, now)]
         return pubs
+
+    def _file_the_closed_day(self, now: datetime) -> None:
+        """Once a day, after midnight: roll up the two days before, so the first report of the
+        morning reads them from the roll-ups (a late finish still re-files a day when it is read)."""
+        today = self.office.local_day(now)
+        if self.filed_through == today:
+            return
+        if self.filed_through is not None:
+            try:
+                self.db.roll_up_closed_days(now - timedelta(days=2), now)
+            except Exception:
+                log.exception("could not roll up the closed office days; reports read their legs instead")
+        self.filed_through = today
 
     def _window_publication(self, n: int, now: datetime) -> Publication:
         self.window_actions[n] = self.office.allowed_actions(n, now)

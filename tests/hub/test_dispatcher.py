@@ -172,6 +172,8 @@ def test_booking_check_in(hub):
                          name="Пётр", phone="+7", created_at=MONDAY_10))
     reply, pubs = send(hub, "kiosk-1", "checkin", code="123456")
     assert reply["data"]["ticket"]["kind"] == "booking"
+    # the slot, office-local, printed on the ticket: «Запись на 10:10»
+    assert reply["data"]["ticket"]["slot_start"] == (MONDAY_10 + timedelta(minutes=10)).isoformat(timespec="seconds")
     event = next(p.payload for p in pubs if p.topic.endswith("event/ticket"))
     assert "booking_code" not in event["data"]            # the code stays private
     assert send(hub, "kiosk-1", "checkin", code="123456")[0]["error"]["code"] == "booking_not_found"
@@ -300,3 +302,17 @@ def test_call_events_carry_the_recall_count_the_board_lists(hub):
         _, pubs = send(hub, "counter-1", "recall", window=1)
         assert call_event(pubs)["kind"] == "recalled"
         assert call_event(pubs)["data"]["recalls"] == n == board(pubs)["recalls"]
+
+
+def test_after_midnight_the_hub_files_the_closed_day_for_reports(hub):
+    """The first report of the morning reads yesterday from the roll-ups the hub filed at midnight."""
+    from storage.models import LegRollupRow
+
+    send(hub, "kiosk-1", "issue", topic="A", kind="walk_in")
+    for op in ("call_next", "start", "finish"):
+        send(hub, "counter-1", op, window=1)
+    hub.refresh()
+    assert count(hub, LegRollupRow) == 0             # the day is still open
+    hub.clock.now += timedelta(days=1)
+    hub.refresh()
+    assert count(hub, LegRollupRow) > 0              # Monday filed at Tuesday's first refresh
