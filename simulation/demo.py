@@ -113,9 +113,10 @@ class Demo:
                                     self.workload, self.rng)
         self._book(arrivals)
         self.arrivals_done = False
-        self._spawn("kiosk", self._kiosk, self.kiosk, arrivals)
-        for number, client in self.counters.items():
-            self._spawn(f"counter-{number}", self._counter, client, number)
+        with self.clock.holding():
+            self._spawn("kiosk", self._kiosk, self.kiosk, arrivals)
+            for number, client in self.counters.items():
+                self._spawn(f"counter-{number}", self._counter, client, number)
 
     def next_day(self) -> None:
         """Jump office time to the next working morning and start its visitors."""

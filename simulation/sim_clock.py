@@ -16,7 +16,8 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class SimClock:
         self._halt: datetime | None = None
         self._halted = False
         self._stopped = False
+        self._held = 0                                 # > 0: actors are being started, time waits
         self._anchor = (time.monotonic(), start)     # (wall, office) the pacing counts from
         self._driver = threading.Thread(target=self._drive, name="demo-clock", daemon=True)
         self._driver.start()
@@ -101,6 +103,19 @@ class SimClock:
             self._push(self._now, actor)
         thread.start()
         return thread
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Office time stands still inside: start a day's actors together, so none of them
+        can let time run on before the others have taken their first turn's place."""
+        with self._cv:
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self._cv:
+                self._held -= 1
+                self._cv.notify_all()
 
     def jump(self, to: datetime) -> None:
         """Skip the night: office time continues from ``to`` (call it when ``idle``)."""
@@ -190,7 +205,7 @@ class SimClock:
     def _drive(self) -> None:
         with self._cv:
             while not self._stopped:
-                due = None if self._running is not None or self._halted else self._next_due()
+                due = None if self._running is not None or self._halted or self._held else self._next_due()
                 if due is None:
                     self._cv.wait()
                     continue
