@@ -468,7 +468,7 @@ class Ticket:
     window: int | None = None
     recalls: int = 0
     priority_category: str | None = None
-    booking_time: str | None = None
+    slot_start: str | None = None      # a checked-in booking's slot (ISO with offset), printed on its ticket
     assisted: bool = False             # marked for assisted service (docs/contract.md)
 
     @classmethod
@@ -482,7 +482,7 @@ class Ticket:
                    people_ahead=_opt_int(d, "people_ahead", "ticket"), eta_min=_opt_float(d, "eta_min", "ticket"),
                    window=_opt_int(d, "window", "ticket"), recalls=_opt_int(d, "recalls", "ticket") or 0,
                    priority_category=_opt_str(d, "priority_category", "ticket"),
-                   booking_time=_opt_str(d, "booking_time", "ticket"),
+                   slot_start=_opt_str(d, "slot_start", "ticket"),
                    assisted=_bool(d, "assisted", "ticket", False))
 
 

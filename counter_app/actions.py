@@ -13,6 +13,9 @@ OPS = {NEXT: "call_next", RECALL: "recall", START: "start", DONE: "finish",
 BREAK_KINDS = ("technical", "lunch", "rest")
 OUTCOMES = ("done", "needs_followup", "terminated")
 RATING_SCORES = (5, 4, 3, 2, 1)
+ACCOUNTS_QUICK = (1, 2, 3, 4)      # Done on a per-account topic: quick buttons, then «5+»
+ACCOUNTS_MORE = "more"
+ACCOUNTS_MAX = 99                  # the contract's range for finish ``accounts`` (1..99)
 
 
 def request_for(action: str, window: int, **options) -> tuple[str, dict]:
@@ -28,8 +31,8 @@ def request_for(action: str, window: int, **options) -> tuple[str, dict]:
                 raise ValueError(f"unknown outcome {outcome!r}")
             args["outcome"] = outcome
         if accounts is not None:
-            if int(accounts) < 1:
-                raise ValueError("accounts must be at least 1")
+            if not 1 <= int(accounts) <= ACCOUNTS_MAX:
+                raise ValueError(f"accounts must be 1..{ACCOUNTS_MAX}")
             args["accounts"] = int(accounts)
     elif action == BREAK:
         kind = options.get("kind") or "technical"

@@ -61,6 +61,11 @@ class RateButton(BigButton):
     score = NumericProperty(0)
 
 
+class AccountsButton(BigButton):
+    """A quick answer of the accounts prompt (the view's ``accounts_choices[index]``)."""
+    index = NumericProperty(0)
+
+
 class QueueRow(BoxLayout):
     label = StringProperty("")
     detail = StringProperty("")

@@ -27,10 +27,21 @@ led_<action>  —    optional, one per button (``led_next`` … ``led_close``): 
                    while that button's action is allowed
 rating     23 24 25 8 7   the visitor's rating buttons, scores 5 4 3 2 1
 rating_thanks 12   lit while «Спасибо за Вашу оценку!» is shown
+accounts      —    optional: the number of personal accounts (below)
+accounts_leds —    optional, 1 to 5 LEDs showing that number as a bar
 ==========  =====  =======================================================
 
-*Transfer* needs a target and is left to the touchscreen. A pin map may be given as
-TOML (``talon counter --gpio --pin-map pins.toml``)::
+*Transfer* needs a target and is left to the touchscreen.
+
+**Personal accounts.** When the current ticket's topic has a per-account service norm
+(``state/config`` ``topics[].per_account``, АтомЭнергоСбыт), *Done* on this panel sends
+``finish`` with ``accounts``: 1, unless an ``accounts`` button is fitted — each press of
+it before *Done* steps the number 1 → 2 → 3 → 4 → 5 → 1 (shown on the counter screen,
+and on ``accounts_leds`` if fitted: the first N lit); a new ticket starts again at 1.
+More than 5 accounts are entered on the touchscreen (its *Done* asks, with a stepper up
+to 99). On a topic without a per-account norm the button does nothing but say so.
+
+A pin map may be given as TOML (``talon counter --gpio --pin-map pins.toml``)::
 
     hold_time = 2.0
     break_kind = "technical"
@@ -41,6 +52,8 @@ TOML (``talon counter --gpio --pin-map pins.toml``)::
     led_next = 16
     rating = [23, 24, 25]      # three buttons: scores 5, 3, 1
     rating_thanks = 12
+    accounts = 15
+    accounts_leds = [4, 9, 10, 11, 14]
 """
 from __future__ import annotations
 
@@ -61,6 +74,7 @@ ACTION_LEDS = tuple(f"led_{name}" for name in ACTION_PINS)
 OUTPUT_PINS = ("led_connected", "led_serving", "led_error", "buzzer", "rating_thanks")
 HOLD_TO_CONFIRM = frozenset({"no_show", "close"})
 SCORES_FOR = {3: (5, 3, 1), 4: (5, 4, 2, 1), 5: (5, 4, 3, 2, 1)}
+ACCOUNTS_CYCLE = 5      # the accounts button steps 1..5, then back to 1
 
 __all__ = ["CounterPanel", "PinMap", "PinMapError", "RatingPanel", "load_pin_map"]
 
@@ -81,6 +95,8 @@ class PinMap:
     buzzer: int | None = 18
     rating: tuple[int, ...] = (23, 24, 25, 8, 7)
     rating_thanks: int | None = 12
+    accounts: int | None = None          # the personal-accounts button (not fitted by default)
+    accounts_leds: tuple[int, ...] = ()  # 1..5 LEDs showing the number of accounts as a bar
     action_leds: Mapping[str, int] = field(default_factory=dict)   # "next" -> BCM (led_next)
     hold_time: float = 2.0
     break_kind: str = "technical"
@@ -109,11 +125,8 @@ class PinMap:
         for name, value in pins.items():
             if name not in names:
                 raise PinMapError(f"unknown pin name {name!r}; known: {sorted(names)}")
-            if name == "rating":
-                value = tuple(bcm(v, name) for v in value)
-                if len(value) not in SCORES_FOR:
-                    raise PinMapError("rating needs 3, 4 or 5 buttons")
-                changes["rating"] = value
+            if name in ("rating", "accounts_leds"):
+                changes[name] = _pin_list(name, value)
             elif name in ACTION_LEDS:
                 value = optional_bcm(value, name)
                 if value is None:
@@ -135,7 +148,18 @@ class PinMap:
 
     def check(self) -> None:
         check_distinct([(name, self.pin(name)) for name in ACTION_PINS + OUTPUT_PINS + ACTION_LEDS]
-                       + [("rating", pin) for pin in self.rating])
+                       + [("rating", pin) for pin in self.rating] + [("accounts", self.accounts)]
+                       + [("accounts_leds", pin) for pin in self.accounts_leds])
+
+
+def _pin_list(name: str, value) -> tuple[int, ...]:
+    """``rating`` (3, 4 or 5 buttons) or ``accounts_leds`` (up to 5 LEDs; none: not fitted)."""
+    pins = tuple(bcm(v, name) for v in (value if isinstance(value, (list, tuple)) else [value]))
+    if name == "rating" and len(pins) not in SCORES_FOR:
+        raise PinMapError("rating needs 3, 4 or 5 buttons")
+    if name == "accounts_leds" and len(pins) > ACCOUNTS_CYCLE:
+        raise PinMapError(f"accounts_leds: at most {ACCOUNTS_CYCLE} LEDs")
+    return pins
 
 
 def load_pin_map(path: str | Path) -> PinMap:
@@ -161,6 +185,9 @@ class CounterPanel:
         self.beep_background = beep_background
         self.buttons: dict[str, Button] = {}
         self.action_leds: dict[str, LED] = {}
+        self.accounts_leds: list[LED] = []
+        self.accounts = 1                 # personal accounts Done sends on a per-account topic
+        self._accounts_ticket = ""        # the ticket that number is for (a new one starts at 1)
         self._held: set[str] = set()
         self._last_error = ""
         self._devices = []
@@ -178,8 +205,14 @@ class CounterPanel:
                     button.when_pressed = lambda n=name: self._post(self.press, n)
                 self.buttons[name] = button
                 self._devices.append(button)
+            if self.pins.accounts is not None:
+                button = Button(self.pins.accounts, bounce_time=bounce_time, pin_factory=pin_factory)
+                button.when_pressed = lambda: self._post(self.press, "accounts")
+                self.buttons["accounts"] = button
+                self._devices.append(button)
             for action, pin in self.pins.action_leds.items():
                 self.action_leds[action] = self._output(LED, pin, pin_factory)
+            self.accounts_leds = [self._output(LED, pin, pin_factory) for pin in self.pins.accounts_leds]
             self.led_connected = self._output(LED, self.pins.led_connected, pin_factory)
             self.led_serving = self._output(LED, self.pins.led_serving, pin_factory)
             self.led_error = self._output(LED, self.pins.led_error, pin_factory)
@@ -206,7 +239,25 @@ class CounterPanel:
             return self.presenter.open()
         if name == "break":
             return self.presenter.pause(self.pins.break_kind)
+        if name == "accounts":
+            return self._step_accounts()
+        if name == "done" and self.presenter.asks_accounts():
+            return self.presenter.done(accounts=self.accounts)     # never a prompt: no screen needed
         return self.presenter.press(name)
+
+    def _step_accounts(self) -> bool:
+        if not self.presenter.asks_accounts():
+            self.presenter.notify_hint("accounts_not_asked")
+            return False
+        self.accounts = self.accounts % ACCOUNTS_CYCLE + 1
+        self.presenter.notify_hint("accounts_count", n=self.accounts)
+        self._show_accounts()
+        return True
+
+    def _show_accounts(self) -> None:
+        shown = self.accounts if self.presenter.asks_accounts() else 0
+        for i, led in enumerate(self.accounts_leds):
+            set_output(led, i < shown)
 
     def _on_held(self, name: str) -> None:
         self._held.add(name)
@@ -220,6 +271,9 @@ class CounterPanel:
 
     # --- presenter → LEDs and buzzer ----------------------------------------------------
     def _on_view(self, view) -> None:
+        if view.ticket_number != self._accounts_ticket:      # a new ticket (or none): one account again
+            self._accounts_ticket, self.accounts = view.ticket_number, 1
+        self._show_accounts()
         set_output(self.led_connected, view.connected)
         set_output(self.led_serving, view.serving)
         enabled = view.enabled

@@ -26,6 +26,7 @@ from broker.bus import Post, direct
 from broker.follower import SeqFollower
 from broker.views import ConfigState, QueueState, ViewError, WindowState
 from counter_app.actions import (
+    ACCOUNTS_MORE,
     BREAK,
     CLOSE,
     DONE,
@@ -42,7 +43,7 @@ from counter_app.actions import (
 from counter_app.rating import ASK, RATING_EXTERNAL, RATING_OFF, RATING_SCREEN, RatingRules
 from counter_app.requests import Outcome, Runner, execute, run_inline
 from counter_app.strings import LANGUAGES, STRINGS, TEXTS
-from counter_app.view import CounterView, Facts, Message, build_view, refusal
+from counter_app.view import AccountsPrompt, CounterView, Facts, Message, asks_accounts, build_view, refusal
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class CounterPresenter:
 
     def sign_out(self) -> None:
         """Back to the sign-in screen (local only; the contract has no sign-out op)."""
-        self._set(signed_in=False, message=None)
+        self._set(signed_in=False, message=None, accounts=None)
 
     def next(self) -> bool:
         return self.press(NEXT)
@@ -154,6 +155,8 @@ class CounterPresenter:
         return self.press(START)
 
     def done(self, outcome: str | None = None, accounts: int | None = None) -> bool:
+        """Finish the visit. On a topic with a per-account service norm, without ``accounts``
+        this asks for them first (the view's ``accounts`` screen; see :meth:`choose_accounts`)."""
         return self.press(DONE, outcome=outcome, accounts=accounts)
 
     def no_show(self) -> bool:
@@ -181,6 +184,8 @@ class CounterPresenter:
         if why is not None:
             self._say(why)
             return False
+        if action == DONE and "accounts" not in args and asks_accounts(self._facts):
+            return self._ask_accounts(args.get("outcome"))
         return self._send(op, args, action=action)
 
     def choose(self, action: str, key: str) -> bool:
@@ -193,6 +198,46 @@ class CounterPresenter:
             kind, _, value = key.partition(":")
             return self.transfer(topic=value) if kind == "topic" else self.transfer(to_window=int(value))
         raise ValueError(f"action {action!r} has no choices")
+
+    # --- personal accounts (Done on a topic whose service norm is per account) ----------
+    def asks_accounts(self) -> bool:
+        """The current ticket's topic has a per-account service norm: Done sends ``accounts``."""
+        return asks_accounts(self._facts)
+
+    def choose_accounts(self, key: str | int) -> bool:
+        """A quick button of the accounts prompt: ``1``..``4`` finishes with that many,
+        ``more`` (5+) opens the +/- stepper at 5."""
+        prompt = self._facts.accounts
+        if prompt is None:
+            return False
+        if key == ACCOUNTS_MORE:
+            self._set(accounts=prompt.more())
+            return True
+        return self._finish_accounts(int(key))
+
+    def step_accounts(self, delta: int) -> None:
+        """The stepper's − / + (1..99)."""
+        if self._facts.accounts is not None:
+            self._set(accounts=self._facts.accounts.stepped(int(delta)))
+
+    def finish_accounts(self) -> bool:
+        """The stepper's «Завершить приём: N»."""
+        prompt = self._facts.accounts
+        return prompt is not None and self._finish_accounts(prompt.count)
+
+    def cancel_accounts(self) -> None:
+        """Back to the main screen without finishing."""
+        self._set(accounts=None)
+
+    def _ask_accounts(self, outcome: str | None) -> bool:
+        ticket = self._facts.state.ticket if self._facts.state is not None else None
+        self._set(accounts=AccountsPrompt(ticket.number if ticket else "", outcome), message=None)
+        return True
+
+    def _finish_accounts(self, count: int) -> bool:
+        prompt = self._facts.accounts
+        assert prompt is not None
+        return self.press(DONE, outcome=prompt.outcome, accounts=count)
 
     def explain(self, action: str) -> str:
         """Show (and return) why ``action`` cannot be pressed now; "" if it can."""
@@ -264,7 +309,11 @@ class CounterPresenter:
             return  # another window's, or an older retained copy arriving late
         if state.seq is None or self._wait_after is None or state.seq > self._wait_after:
             self._wait_state_until = None     # the hub's state after the last request is here
-        self._set(state=state)
+        prompt = self._facts.accounts
+        if prompt is not None and (state.ticket is None or state.ticket.number != prompt.ticket
+                                   or OPS[DONE] not in state.actions):
+            prompt = None                     # finished, transferred or gone meanwhile: nothing to ask
+        self._set(state=state, accounts=prompt)
 
     def _on_config(self, payload: dict) -> None:
         try:
@@ -325,7 +374,7 @@ class CounterPresenter:
         elif action == TRANSFER:
             facts.update(message=Message("transferred_ok", "info", {"number": number}))
         elif action == DONE:
-            facts.update(rating=self.rules.after_done(number, self._mono()))
+            facts.update(rating=self.rules.after_done(number, self._mono()), accounts=None)
         changed_window = ticket is not None and op not in WINDOW_REPLY_OPS
         if changed_window and self.follower.last_seq == seq:
             self._wait_state_until = self._mono() + STATE_WAIT_S   # debounce until the hub's state arrives

@@ -57,6 +57,7 @@ RU: dict[str, str] = {
     "timer_waiting": "Ожидание клиента",
     "timer_service": "Время приёма",
     "norm": "норматив {min} мин",
+    "norm_per_account": "норматив {min} мин на лицевой счёт",
     "no_norm": "норматив не задан",
     "queue_title": "Очередь по темам окна",
     "queue_row": "ожидают: {waiting}",
@@ -100,6 +101,12 @@ RU: dict[str, str] = {
                    "Мы обязательно разберёмся в сложившейся ситуации и сообщим Вам о результатах",
     "rate_failed": "Оценка не сохранена: {reason}",
     "lang_switch": "EN",
+    # personal accounts per visit (a per-account service norm, АтомЭнергоСбыт 004:970-992)
+    "accounts_title": "Талон {number}: сколько лицевых счетов обслужено?",
+    "accounts_hint": "Норматив времени приёма по этой теме — на один лицевой счёт",
+    "accounts_finish": "Завершить приём: {n}",
+    "accounts_count": "Лицевых счетов: {n}",
+    "accounts_not_asked": "Лицевые счета по этой теме не считаются",
 }
 
 EN: dict[str, str] = {
@@ -146,6 +153,7 @@ EN: dict[str, str] = {
     "timer_waiting": "Waiting for the client",
     "timer_service": "Service time",
     "norm": "norm {min} min",
+    "norm_per_account": "norm {min} min per personal account",
     "no_norm": "no norm set",
     "queue_title": "Queue for this window's topics",
     "queue_row": "waiting: {waiting}",
@@ -185,6 +193,11 @@ EN: dict[str, str] = {
                    "We will look into it and let you know the outcome",
     "rate_failed": "Rating not saved: {reason}",
     "lang_switch": "RU",
+    "accounts_title": "Ticket {number}: how many personal accounts were handled?",
+    "accounts_hint": "This topic's service norm is per personal account",
+    "accounts_finish": "Finish service: {n}",
+    "accounts_count": "Personal accounts: {n}",
+    "accounts_not_asked": "Personal accounts are not counted for this topic",
 }
 
 STRINGS: dict[str, dict[str, str]] = {"ru": RU, "en": EN}

@@ -9,19 +9,21 @@ reachable and nothing is in flight); no queue rule is repeated here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from broker.views import ConfigState, QueueState, WindowState
-from counter_app.actions import ACTIONS, BREAK_KINDS, OPS, OUTCOMES, RATING_SCORES
+from counter_app.actions import ACCOUNTS_MAX, ACCOUNTS_MORE, ACCOUNTS_QUICK, ACTIONS, BREAK_KINDS, OPS, OUTCOMES, RATING_SCORES
 from counter_app.rating import RATING_SCREEN, THANKS, Rating
 from counter_app.strings import STRINGS, TEXTS
 
 NEAR_NORM = 0.8  # a timer is "near" its norm from 80 % of it
 
 # screens
-LOADING, SIGN_IN, MAIN, RATING, THANKS_SCREEN = "loading", "sign_in", "main", "rating", "thanks"
+LOADING, SIGN_IN, MAIN, RATING, THANKS_SCREEN, ACCOUNTS = "loading", "sign_in", "main", "rating", "thanks", "accounts"
+# the accounts prompt's phases: quick buttons 1..4 and «5+», then a +/- stepper
+QUICK, STEPPER = "quick", "stepper"
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -92,6 +94,23 @@ class Message:
 
 
 @dataclass(frozen=True)
+class AccountsPrompt:
+    """Done pressed on a ticket whose topic's service norm is per personal account: how many
+    accounts did the visit handle? (``finish`` ``accounts``, docs/contract.md)."""
+    ticket: str                      # the ticket it is asked for (a new ticket drops the prompt)
+    outcome: str | None = None       # the outcome already chosen, sent with the count
+    phase: str = QUICK               # quick (1 2 3 4 5+) / stepper (after «5+»)
+    count: int = 1
+
+    def more(self) -> AccountsPrompt:
+        """«5+»: the stepper, from 5."""
+        return replace(self, phase=STEPPER, count=max(self.count, len(ACCOUNTS_QUICK) + 1))
+
+    def stepped(self, delta: int) -> AccountsPrompt:
+        return replace(self, phase=STEPPER, count=min(ACCOUNTS_MAX, max(1, self.count + delta)))
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the screen depends on, at one moment."""
     window: int
@@ -106,6 +125,7 @@ class Facts:
     message: Message | None = None
     rating: Rating | None = None
     rating_mode: str = RATING_SCREEN
+    accounts: AccountsPrompt | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +162,10 @@ class CounterView:
     rating_choices: tuple[Choice, ...]
     rating_footer: str
     operators: tuple[Choice, ...] = ()   # sign-in list: code → display name (state/config)
+    accounts_phase: str | None = None    # quick / stepper while asking for the number of accounts
+    accounts_count: int = 1              # the stepper's value (the quick buttons' default is 1)
+    accounts_choices: tuple[Choice, ...] = ()   # "1".."4" and "more" (5+)
+    accounts_title: str = ""             # «Талон Б004: сколько лицевых счетов обслужено?»
 
     @property
     def serving(self) -> bool:
@@ -165,6 +189,8 @@ def build_view(f: Facts) -> CounterView:
         screen = SIGN_IN
     elif w is None:
         screen = LOADING
+    elif f.accounts is not None:
+        screen = ACCOUNTS
     else:
         screen = MAIN
 
@@ -189,7 +215,8 @@ def build_view(f: Facts) -> CounterView:
             since = parse_time(ticket.started_at) or parse_time(ticket.called_at)
             norm = topic.service_norm_min if topic else None
             timer_label = text["timer_service"]
-            norm_text = text["norm"].format(min=_fmt_num(norm)) if norm else text["no_norm"]
+            norm_key = "norm_per_account" if topic is not None and topic.per_account else "norm"
+            norm_text = text[norm_key].format(min=_fmt_num(norm)) if norm else text["no_norm"]
         else:
             since, norm = parse_time(ticket.called_at), None
             timer_label = text["timer_waiting"]
@@ -220,7 +247,25 @@ def build_view(f: Facts) -> CounterView:
         rating_choices=tuple(Choice(str(s), text[f"rate_{s}"]) for s in RATING_SCORES),
         rating_footer=text["rate_footer"].format(phone=phone) if phone else "",
         operators=tuple(Choice(o.code, o.name or o.code) for o in f.config.operators),
+        **_accounts_view(f.accounts, text),
     )
+
+
+def asks_accounts(f: Facts) -> bool:
+    """Done asks how many personal accounts the visit handled: the current ticket's topic
+    has a per-account service norm (``state/config`` ``topics[].per_account``)."""
+    ticket = f.state.ticket if f.state is not None else None
+    topic = f.config.topic(ticket.topic) if ticket is not None and ticket.topic else None
+    return topic is not None and topic.per_account
+
+
+def _accounts_view(prompt: AccountsPrompt | None, text: Mapping[str, str]) -> dict[str, Any]:
+    if prompt is None:
+        return {}
+    return {"accounts_phase": prompt.phase, "accounts_count": prompt.count,
+            "accounts_choices": tuple(Choice(str(n), str(n)) for n in ACCOUNTS_QUICK)
+            + (Choice(ACCOUNTS_MORE, f"{len(ACCOUNTS_QUICK) + 1}+"),),
+            "accounts_title": text["accounts_title"].format(number=prompt.ticket)}
 
 
 def refusal(f: Facts, action: str) -> Message | None:

@@ -92,6 +92,17 @@ def office_name(config: ConfigState, lang: str) -> str:
     return config.office.name.get(lang)
 
 
+def booking_time(ticket: Ticket, config: ConfigState) -> str | None:
+    """«10:30»: a checked-in booking's slot start in office-local time (None for other tickets)."""
+    if ticket.kind != "booking" or not ticket.slot_start:
+        return None
+    try:
+        slot = datetime.fromisoformat(ticket.slot_start)
+    except ValueError:
+        return None
+    return (office_now(config, slot) if slot.tzinfo else slot).strftime("%H:%M")
+
+
 def ticket_layout(ticket: Ticket, config: ConfigState, lang: str, now: datetime) -> TicketLayout:
     """What to print for a ticket the hub issued. No personal data is copied."""
     office = config.office
@@ -113,7 +124,7 @@ def ticket_layout(ticket: Ticket, config: ConfigState, lang: str, now: datetime)
         people_ahead=ticket.people_ahead,
         eta_min=ticket.eta_min,
         priority=ticket.kind == "priority",
-        booking_time=ticket.booking_time,
+        booking_time=booking_time(ticket, config),
         footer_lines=tuple(footer),
         qr_text=office.site or None,
         lang=lang,

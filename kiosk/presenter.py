@@ -436,6 +436,8 @@ class KioskPresenter:
             lines.append(text(self.lang, "priority"))
         if layout.assisted:
             lines.append(text(self.lang, "assisted"))
+        if layout.booking_time:
+            lines.append(text(self.lang, "booking_at", time=layout.booking_time))
         if layout.people_ahead is not None:
             lines.append(text(self.lang, "people_ahead", n=layout.people_ahead))
         if layout.eta_min is not None:

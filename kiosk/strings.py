@@ -81,6 +81,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "say_choices": "Варианты: {choices}.",
         "say_unavailable": "недоступно",
         "assisted": "Сопровождение: сотрудник подойдёт к Вам",
+        "booking_at": "Запись на {time}",
         "out_of_service_number": "Ваш талон № {number} уже в очереди, пожалуйста, запомните его.",
     },
     "en": {
@@ -155,6 +156,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "say_choices": "Choices: {choices}.",
         "say_unavailable": "unavailable",
         "assisted": "Assistance: a member of staff will come to you",
+        "booking_at": "Appointment at {time}",
         "out_of_service_number": "Your ticket No. {number} is already in the queue; please remember it.",
     },
 }

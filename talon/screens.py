@@ -184,6 +184,58 @@ def shoot_counter(shooter: Shooter) -> None:
             for thing in app.closing:
                 thing.close() if hasattr(thing, "close") else thing.stop()
             hub.close()
+    shoot_counter_accounts(shooter)
+
+
+def _atom_office():
+    """An АтомЭнергоСбыт office: its consultation's service norm is per personal account."""
+    from hub.local import ALL_DAY
+    from queue_core.config import parse_office_config
+
+    return parse_office_config({
+        "office": {"id": "atom", "name": "Офис АтомЭнергоСбыт", "timezone": "Europe/Moscow", "profile": "atom"},
+        "topics": [{"code": "C", "prefix": "К", "form": "consult", "name": "Консультация", "name_en": "Consultation"}],
+        "windows": [{"number": 1, "topics": ["C"]}, {"number": 2, "topics": ["C"]}],
+        "calendar": {"hours": ALL_DAY}, "queue": {"policy": "fifo"}})
+
+
+def shoot_counter_accounts(shooter: Shooter) -> None:
+    """Done on a per-account topic: the number of personal accounts (quick buttons, stepper)."""
+    from counter_app import cli
+    from hardware.screen import run_scripted
+    from hub.local import LocalHub
+
+    for size, inches in COUNTER_SIZES.items():
+        hub = LocalHub(_atom_office(), waiting={"C": 2})
+        hub.request("counter-1", "sign_in", {"window": 1, "operator": "ivanova", "pin": "1234"})
+        hub.request("counter-1", "call_next", {"window": 1})
+        hub.request("counter-1", "start", {"window": 1})
+        bus = hub.bus("counter-1")
+        app = cli.build_app_from_args(_parse(cli, ["--window", "1", "--demo", "--screen-inches", str(inches)]),
+                                      bus, [])
+        name = _size_name(size)
+
+        def script(app, size=size, inches=inches, name=name):
+            ids = app.root.ids
+            yield from _wait(app, lambda: ids.sm.current == "sign_in")
+            app.sign_in("ivanova", "1234")
+            yield from _wait(app, lambda: app.presenter.view.ticket_state == "serving" and not app.presenter.view.busy)
+            app.presenter.done(outcome="done")
+            yield from _wait(app, lambda: ids.sm.current == "accounts")
+            shooter.shot(app, f"counter-accounts-{name}", size, inches)
+            app.presenter.choose_accounts("more")
+            app.presenter.step_accounts(2)
+            yield 0.3
+            shooter.shot(app, f"counter-accounts-stepper-{name}", size, inches)
+
+        bus.start()
+        _reset_loop()
+        try:
+            run_scripted(app, size, script)
+        finally:
+            for thing in app.closing:
+                thing.close() if hasattr(thing, "close") else thing.stop()
+            hub.close()
 
 
 def _forget_classes(*prefixes: str) -> None:
@@ -234,6 +286,7 @@ def shoot_kiosk(shooter: Shooter) -> None:
 
 def shoot_tickets(shooter: Shooter) -> None:
     """The ticket as the printer's image mode prints it, 58 mm (384 dots) and 80 mm (576)."""
+    from dataclasses import replace
     from datetime import datetime
 
     from broker.errors import CommandError
@@ -254,10 +307,14 @@ def shoot_tickets(shooter: Shooter) -> None:
                                   issued_at=datetime.fromisoformat(ticket["issued_at"]),
                                   people_ahead=ticket.get("people_ahead"), eta_min=ticket.get("eta_min"),
                                   footer_lines=(f"Телефон: {config['office'].get('phone') or ''}",))
-            for width, mm in ((384, 58), (576, 80)):
-                path = shooter.out / f"ticket-{code}-{mm}mm.png"
-                render_ticket_image(layout, width).save(path)
-                shooter.files.append(path)
+            layouts = {code: layout}
+            if code == config["topics"][0]["code"]:     # a checked-in booking prints its slot
+                layouts["booking"] = replace(layout, booking_time="10:30")
+            for key, shown in layouts.items():
+                for width, mm in ((384, 58), (576, 80)):
+                    path = shooter.out / f"ticket-{key}-{mm}mm.png"
+                    render_ticket_image(shown, width).save(path)
+                    shooter.files.append(path)
     finally:
         hub.close()
 

@@ -23,6 +23,9 @@ CONFIG = {
     "windows": [{"number": 1, "topics": ["P"]}, {"number": 2, "topics": ["A"]},
                 {"number": WINDOW, "topics": ["A", "K"]}],
 }
+# the same office with topic A's service norm per personal account (АтомЭнергоСбыт): Done asks how many
+PER_ACCOUNT_CONFIG = {**CONFIG, "topics": [{**CONFIG["topics"][0], "per_account": True}, *CONFIG["topics"][1:]]}
+
 QUEUE = {"v": 1, "seq": 1, "topics": {
     "A": {"waiting": 3, "eta_min": 12.0, "oldest_wait_min": 7.5, "accepting": True, "reason": None},
     "K": {"waiting": 1, "eta_min": 3.0, "oldest_wait_min": 6.0, "accepting": True, "reason": None},
@@ -66,17 +69,36 @@ class RealHub:
     """The real dispatcher in this process (``hub.local.LocalHub``) on the demo office, with a
     FakeClock, and a signed-in presenter for one of its counters."""
 
-    def __init__(self, window: int = 1, *, waiting=None, clock=None, open_windows=(), **presenter_options):
+    def __init__(self, window: int = 1, *, waiting=None, clock=None, open_windows=(), config=None,
+                 **presenter_options):
         from counter_app.presenter import CounterPresenter
         from hub.local import LocalHub
 
         self.clock = clock or FakeClock()
-        self.hub = LocalHub(waiting={"A": 3, "K": 2, "P": 1} if waiting is None else waiting, clock=self.clock.now)
+        self.hub = LocalHub(config, waiting={"A": 3, "K": 2, "P": 1} if waiting is None else waiting,
+                            clock=self.clock.now)
         for n in open_windows:
             self.hub.request(f"counter-{n}", "open", {"window": n})
         self.bus = self.hub.bus(f"counter-{window}")
         self.presenter = CounterPresenter(self.bus, window, now=self.clock.now, monotonic=self.clock.monotonic,
                                           **presenter_options).start()
+
+
+def atom_office():
+    """An АтомЭнергоСбыт office for the real hub: topic C (consultation, service norm 8 min per
+    personal account) and M (meter readings, 15 min per visit); windows 1 and 2 serve both."""
+    from hub.local import ALL_DAY
+    from queue_core.config import parse_office_config
+
+    return parse_office_config({
+        "office": {"id": "atom", "name": "Офис АтомЭнергоСбыт", "timezone": "Europe/Moscow", "profile": "atom"},
+        "topics": [{"code": "C", "prefix": "К", "form": "consult", "name": "Консультация", "name_en": "Consultation"},
+                   {"code": "M", "prefix": "П", "form": "meter_readings", "name": "Приём показаний",
+                    "name_en": "Meter readings"}],
+        "windows": [{"number": 1, "topics": ["C", "M"]}, {"number": 2, "topics": ["C", "M"]}],
+        "calendar": {"hours": ALL_DAY},
+        "queue": {"policy": "fifo"},
+    })
 
 
 class ScriptedHub:

@@ -11,7 +11,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from counter_app.cli import add_arguments, pin_map_from_args
 from counter_app.gpio_panel import CounterPanel, PinMap, PinMapError, RatingPanel, load_pin_map
 from counter_app.presenter import CounterPresenter
-from tests.counter_app.helpers import CONFIG, QUEUE, WINDOW, ScriptedHub, ticket, window
+from tests.counter_app.helpers import CONFIG, PER_ACCOUNT_CONFIG, QUEUE, WINDOW, ScriptedHub, ticket, window
 
 FREE = ("call_next", "pause", "close")
 CALLED_ACTIONS = ("recall", "start", "no_show", "transfer")
@@ -31,8 +31,8 @@ def mock_factory():
         Device.pin_factory = save
 
 
-def presenter_on(hub, state, **kwargs) -> CounterPresenter:
-    hub.bus.set_state("config", CONFIG)
+def presenter_on(hub, state, config=CONFIG, **kwargs) -> CounterPresenter:
+    hub.bus.set_state("config", config)
     hub.bus.set_state("queue", QUEUE)
     hub.bus.set_state(f"window/{WINDOW}", state)
     p = CounterPresenter(hub.bus, WINDOW, **kwargs).start()
@@ -195,6 +195,59 @@ def test_three_button_rating_panel_scores(mock_factory):
         RatingPanel(p, (1, 2), pin_factory=mock_factory)
 
 
+# --- personal accounts (a per-account service norm) -------------------------------------------
+ACCOUNT_PINS = PINS.with_pins({"accounts": 16, "accounts_leds": [4, 9, 10, 11, 14]})
+SERVING_A = window("open", ticket(state="serving", started_ago_s=9), actions=SERVING_ACTIONS)
+
+
+def test_gpio_done_on_a_per_account_topic_sends_one_account_without_an_accounts_button(mock_factory):
+    hub = ScriptedHub()
+    p = presenter_on(hub, SERVING_A, config=PER_ACCOUNT_CONFIG)
+    with CounterPanel(p, PINS, pin_factory=mock_factory):
+        tap(mock_factory.pin(PINS.done))
+    assert hub.bus.sent == [("finish", {"window": WINDOW, "accounts": 1})]
+    assert p.view.screen != "accounts"                       # no prompt: a GPIO-only counter has no screen
+
+
+def test_gpio_accounts_button_cycles_one_to_five_before_done(mock_factory):
+    hub = ScriptedHub()
+    p = presenter_on(hub, SERVING_A, config=PER_ACCOUNT_CONFIG)
+    with CounterPanel(p, ACCOUNT_PINS, pin_factory=mock_factory) as panel:
+        def lit():
+            return [led.is_lit for led in panel.accounts_leds]
+        assert lit() == [True, False, False, False, False]   # 1, the default
+        button = mock_factory.pin(16)
+        tap(button)
+        tap(button)
+        assert panel.accounts == 3 and lit() == [True, True, True, False, False]
+        assert p.view.message == "Лицевых счетов: 3"
+        for _ in range(3):
+            tap(button)
+        assert panel.accounts == 1 and lit() == [True, False, False, False, False]   # 4, 5, then 1 again
+        for _ in range(3):
+            tap(button)
+        tap(mock_factory.pin(PINS.done))
+        assert hub.bus.sent == [("finish", {"window": WINDOW, "accounts": 4})]
+        # the next ticket starts again at one account
+        hub.bus.set_state(f"window/{WINDOW}", window("open", ticket("А016", state="serving", started_ago_s=1),
+                                                     seq=11, actions=SERVING_ACTIONS))
+        assert panel.accounts == 1 and lit() == [True, False, False, False, False]
+        # no ticket: nothing to show
+        hub.bus.set_state(f"window/{WINDOW}", window("open", seq=12, actions=FREE))
+        assert lit() == [False] * 5
+
+
+def test_gpio_accounts_button_on_a_topic_without_a_per_account_norm(mock_factory):
+    hub = ScriptedHub()
+    p = presenter_on(hub, SERVING_A)                          # topic A: service norm per visit
+    with CounterPanel(p, ACCOUNT_PINS, pin_factory=mock_factory) as panel:
+        tap(mock_factory.pin(16))
+        assert panel.accounts == 1 and p.view.message == "Лицевые счета по этой теме не считаются"
+        assert not any(led.is_lit for led in panel.accounts_leds)
+        tap(mock_factory.pin(PINS.done))
+    assert hub.bus.sent == [("finish", {"window": WINDOW})]
+
+
 def test_pin_map_from_toml_and_command_line(tmp_path):
     path = tmp_path / "pins.toml"
     path.write_text('hold_time = 1.5\nbreak_kind = "rest"\n[pins]\nnext = 4\nbuzzer = "none"\n'
@@ -207,6 +260,9 @@ def test_pin_map_from_toml_and_command_line(tmp_path):
                               "--hold-time", "3"])
     pins = pin_map_from_args(args)
     assert (pins.next, pins.recall, pins.hold_time) == (4, 16, 3.0)
+    args = parser.parse_args(["--window", "3", "--gpio", "--pin", "accounts=16", "--pin", "accounts_leds=9,10,11"])
+    pins = pin_map_from_args(args)
+    assert (pins.accounts, pins.accounts_leds) == (16, (9, 10, 11))
 
 
 @pytest.mark.parametrize("data, message", [
@@ -215,6 +271,9 @@ def test_pin_map_from_toml_and_command_line(tmp_path):
     ({"pins": {"next": 40}}, "outside 0..27"),
     ({"pins": {"next": "five"}}, "not a BCM pin number"),
     ({"pins": {"rating": [1, 2]}}, "3, 4 or 5 buttons"),
+    ({"pins": {"accounts_leds": [2, 3, 4, 9, 10, 11]}}, "at most 5 LEDs"),
+    ({"pins": {"accounts": 19}}, "BCM 19 is used by both"),
+    ({"pins": {"accounts_leds": [2, 23]}}, "BCM 23 is used by both"),
     ({"hold_time": 0}, "hold_time must be positive"),
     ({"colour": "red"}, "unknown pin map keys"),
 ])

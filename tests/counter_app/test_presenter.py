@@ -8,10 +8,22 @@ from hypothesis import strategies as st
 
 from broker.errors import CommandError, HubUnreachable
 from counter_app import view as pm
-from counter_app.actions import OPS
+from counter_app.actions import DONE, OPS
 from counter_app.presenter import CounterPresenter
 from counter_app.view import format_duration, norm_level
-from tests.counter_app.helpers import CONFIG, QUEUE, WINDOW, FakeClock, RealHub, ScriptedHub, refuse, ticket, window
+from tests.counter_app.helpers import (
+    CONFIG,
+    PER_ACCOUNT_CONFIG,
+    QUEUE,
+    WINDOW,
+    FakeClock,
+    RealHub,
+    ScriptedHub,
+    atom_office,
+    refuse,
+    ticket,
+    window,
+)
 
 # what a hub lists in state/window.actions (the real lists are checked against the dispatcher below)
 FREE = ("call_next", "pause", "close")
@@ -21,9 +33,9 @@ CALLED = ticket(state="called")
 SERVING = ticket(state="serving", started_ago_s=30)
 
 
-def make(hub: ScriptedHub, *, state=None, signed_in=True, clock=None, **kwargs) -> CounterPresenter:
+def make(hub: ScriptedHub, *, state=None, signed_in=True, clock=None, config=CONFIG, **kwargs) -> CounterPresenter:
     clock = clock or FakeClock()
-    hub.bus.set_state("config", CONFIG)
+    hub.bus.set_state("config", config)
     hub.bus.set_state("queue", QUEUE)
     if state is not None:
         hub.bus.set_state(f"window/{WINDOW}", state)
@@ -448,6 +460,118 @@ def test_operator_can_skip_the_rating():
     hub, p, clock = finished()
     p.skip_rating()
     assert p.view.screen == pm.MAIN
+
+
+# --- personal accounts per visit (a per-account service norm) ---------------------------------
+def serving_per_account(**hub_replies):
+    hub = ScriptedHub(**{"finish": {"ticket": {"number": "А015", "state": "done"}}, **hub_replies})
+    p = make(hub, state=window("open", SERVING, actions=SERVING_ACTIONS), config=PER_ACCOUNT_CONFIG)
+    return hub, p
+
+
+def test_done_on_a_per_account_topic_asks_how_many_accounts_first():
+    hub, p = serving_per_account()
+    assert p.asks_accounts() and p.view.norm_text == "норматив 10 мин на лицевой счёт"
+    assert p.done()
+    view = p.view
+    assert hub.bus.sent == [] and view.screen == pm.ACCOUNTS
+    assert (view.accounts_phase, view.accounts_count) == ("quick", 1)          # 1 is the default answer
+    assert [(c.key, c.label) for c in view.accounts_choices] == [
+        ("1", "1"), ("2", "2"), ("3", "3"), ("4", "4"), ("more", "5+")]
+    assert view.accounts_title == "Талон А015: сколько лицевых счетов обслужено?"
+    assert p.choose_accounts("3")
+    assert hub.bus.sent == [("finish", {"window": WINDOW, "accounts": 3})]
+    assert p.view.screen == pm.RATING and p.view.accounts_phase is None
+
+
+def test_accounts_keep_the_chosen_outcome():
+    hub, p = serving_per_account()
+    assert p.choose(DONE, "needs_followup") and p.view.screen == pm.ACCOUNTS
+    assert p.choose_accounts("1")
+    assert hub.bus.sent == [("finish", {"window": WINDOW, "outcome": "needs_followup", "accounts": 1})]
+
+
+def test_five_or_more_accounts_on_the_stepper_up_to_99():
+    hub, p = serving_per_account()
+    assert p.done() and p.choose_accounts("more")
+    assert (p.view.screen, p.view.accounts_phase, p.view.accounts_count) == (pm.ACCOUNTS, "stepper", 5)
+    for delta in (1, 1, 1, -1):
+        p.step_accounts(delta)
+    assert p.view.accounts_count == 7 and hub.bus.sent == []
+    for _ in range(20):
+        p.step_accounts(-1)
+    assert p.view.accounts_count == 1
+    for _ in range(120):
+        p.step_accounts(1)
+    assert p.view.accounts_count == 99
+    p.step_accounts(-92)
+    assert p.finish_accounts()
+    assert hub.bus.sent == [("finish", {"window": WINDOW, "accounts": 7})]
+
+
+def test_cancelled_accounts_prompt_finishes_nothing():
+    hub, p = serving_per_account()
+    assert p.done() and p.choose_accounts("more")
+    p.cancel_accounts()
+    assert p.view.screen == pm.MAIN and p.view.accounts_phase is None and hub.bus.sent == []
+    assert not p.choose_accounts("2") and not p.finish_accounts()
+    assert p.done() and p.view.accounts_phase == "quick"        # asked afresh, from the default 1
+
+
+def test_done_with_accounts_given_does_not_ask():
+    hub, p = serving_per_account()
+    assert p.done(accounts=2)
+    assert hub.bus.sent == [("finish", {"window": WINDOW, "accounts": 2})] and p.view.screen == pm.RATING
+
+
+def test_a_failed_finish_keeps_the_accounts_prompt_with_the_reason():
+    hub, p = serving_per_account(finish=HubUnreachable())
+    assert p.done() and p.choose_accounts("more")
+    p.step_accounts(2)
+    assert p.finish_accounts()
+    view = p.view
+    assert (view.screen, view.accounts_count) == (pm.ACCOUNTS, 7)
+    assert view.message == "Нет связи с сервером очереди — действие не выполнено"
+    hub.replies["finish"] = {"ticket": {"number": "А015", "state": "done"}}
+    assert p.finish_accounts() and p.view.screen == pm.RATING
+    assert [args.get("accounts") for _op, args in hub.bus.sent] == [7, 7]
+
+
+def test_the_accounts_prompt_goes_when_the_ticket_does():
+    hub, p = serving_per_account()
+    assert p.done() and p.view.screen == pm.ACCOUNTS
+    hub.bus.set_state(f"window/{WINDOW}", window("open", SERVING, seq=11, actions=SERVING_ACTIONS))
+    assert p.view.screen == pm.ACCOUNTS                          # the same ticket, still in service
+    hub.bus.set_state(f"window/{WINDOW}", window("open", seq=12, actions=FREE))   # finished elsewhere
+    assert p.view.screen == pm.MAIN and not p.choose_accounts("1") and hub.bus.sent == []
+
+
+def test_a_topic_without_a_per_account_norm_never_asks():
+    hub = ScriptedHub(finish={"ticket": {"number": "А015", "state": "done"}})
+    p = make(hub, state=window("open", ticket(topic="K", state="serving", started_ago_s=5), actions=SERVING_ACTIONS),
+             config=PER_ACCOUNT_CONFIG)
+    assert not p.asks_accounts() and p.done()
+    assert hub.bus.sent == [("finish", {"window": WINDOW})]
+
+
+def test_accounts_asked_on_the_real_hub_for_a_per_account_topic_only():
+    """АтомЭнергоСбыт: consultation (8 min per personal account) asks, meter readings (per
+    visit) does not; the hub stores the accounts with the finished leg."""
+    real = RealHub(1, config=atom_office(), waiting={"C": 1, "M": 1})
+    p, hub = real.presenter, real.hub
+    assert p.sign_in("ivanova", "1234") and p.next() and p.start_service()
+    assert p.view.ticket_number == "К001" and p.view.norm_text == "норматив 8 мин на лицевой счёт"
+    assert p.done() and p.view.screen == pm.ACCOUNTS
+    assert hub.events[-1]["kind"] == "started"                   # nothing finished yet
+    assert p.choose_accounts("more")
+    p.step_accounts(1)
+    assert p.finish_accounts() and p.view.screen == pm.RATING
+    finished = hub.events[-1]
+    assert (finished["kind"], finished["ticket"], finished["data"]["accounts"]) == ("finished", "К001", 6)
+    p.skip_rating()
+    assert p.next() and p.start_service() and p.view.ticket_number == "П001"
+    assert not p.asks_accounts() and p.done(outcome="done") and p.view.screen == pm.RATING
+    assert hub.events[-1]["kind"] == "finished" and hub.events[-1]["data"]["accounts"] == 1
 
 
 # --- on the real dispatcher ------------------------------------------------------------------

@@ -102,7 +102,9 @@ def test_printer_cuts_only_when_the_profile_can():
 def test_printer_priority_and_booking_lines():
     lines = [text for _, text in ticket_lines(layout(priority=True, booking_time="11:00"))]
     assert "Обслуживание вне очереди" in lines
-    assert "Предварительная запись на 11:00" in lines
+    assert "Запись на 11:00" in lines          # a checked-in booking: its slot, office-local
+    assert "Appointment at 11:00" in [text for _, text in ticket_lines(layout(booking_time="11:00", lang="en"))]
+    assert not any("Запись" in text for _, text in ticket_lines(layout()))
 
 
 def test_printer_english_ticket():

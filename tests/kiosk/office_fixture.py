@@ -33,6 +33,7 @@ class Hub:
 
     def __init__(self):
         self.issued: list[dict] = []
+        self.slot_start = "2025-03-12T11:00:00+05:00"
 
     def __call__(self, op: str, args: dict) -> dict:
         if op == "issue":
@@ -41,7 +42,9 @@ class Hub:
         if op == "checkin":
             if args["code"] in BOOKING_REFUSALS:
                 raise FakeBus.refuse(BOOKING_REFUSALS[args["code"]], "отказано")
-            return {"ticket": self._ticket(CONFIG["topics"][0], "booking", None)}
+            ticket = self._ticket(CONFIG["topics"][0], "booking", None)
+            ticket["slot_start"] = self.slot_start          # the booking's slot (docs/contract.md Ticket)
+            return {"ticket": ticket}
         raise FakeBus.refuse("unknown_op")
 
     def _ticket(self, topic: dict, kind: str, category) -> dict:

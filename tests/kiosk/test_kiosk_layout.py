@@ -39,8 +39,10 @@ def mek_bus(config: dict) -> FakeBus:
 
     def hub(op, args):
         topic = topics.get(args.get("topic"), config["topics"][-1])
+        booking = {"kind": "booking", "slot_start": "2025-03-12T11:00:00+03:00"} if op == "checkin" else {}
         return {"ticket": {"number": f"{topic['prefix']}015", "topic": topic["code"], "kind": args.get("kind"),
-                           "issued_at": "2025-03-12T10:42:00+03:00", "people_ahead": 3, "eta_min": 11.5}}
+                           "issued_at": "2025-03-12T10:42:00+03:00", "people_ahead": 3, "eta_min": 11.5,
+                           **booking}}
 
     bus = FakeBus(handler=hub)
     bus.set_state("config", config)
@@ -94,6 +96,11 @@ def walk(app, name: str, problems: dict):
     yield from go("open_priority", screen="priority")
     yield from go("choose_priority_category", "visually_impaired", screen="topics", label="topics-priority")
     yield from go("choose_topic", "F", screen="ticket")
+    yield from go("open_checkin", screen="checkin", label="checkin-booking")
+    for digit in "4821":
+        app.do("press_digit", digit)
+    yield from go("submit_checkin", screen="ticket", label="ticket-booking")     # «Запись на 11:00»
+    assert "Запись на 11:00" in app.vm.ticket_lines
     yield from go("open_checkin", screen="checkin")
     yield from go("call_staff", screen="message")
     app.printer.fail_next = PrinterState.ERROR

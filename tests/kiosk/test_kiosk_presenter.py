@@ -208,6 +208,26 @@ def test_kiosk_checkin_keypad_sends_the_code(kiosk, bus, printer):
     assert len(printer.jobs) == 1
 
 
+@pytest.mark.parametrize("slot_start, shown", [("2025-03-12T11:00:00+05:00", "11:00"),
+                                                ("2025-03-12T05:30:00+00:00", "10:30")])   # office-local
+def test_kiosk_checked_in_booking_prints_its_booking_time(kiosk, bus, printer, slot_start, shown):
+    bus.handler.slot_start = slot_start
+    kiosk.open_checkin()
+    for digit in "4821":
+        kiosk.press_digit(digit)
+    kiosk.submit_checkin()
+    assert f"Запись на {shown}".encode("cp866") in printer.jobs[0]
+    assert f"Запись на {shown}" in kiosk.view().ticket_lines
+
+
+def test_kiosk_walk_in_ticket_has_no_booking_time(kiosk, bus, printer):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    assert "Запись".encode("cp866") not in printer.jobs[0]
+    assert not any("Запись" in line for line in kiosk.view().ticket_lines)
+
+
 def test_kiosk_checkin_empty_code_sends_nothing(kiosk, bus):
     kiosk.open_checkin()
     kiosk.submit_checkin()
