@@ -144,11 +144,9 @@ class CounterApp(App):
         Metrics.dpi = screen_dpi(self.screen_inches, *Window.size)
 
     def on_start(self):
-        from host.stopping import stop_on_sigterm
         from host.watchdog import start_ui_watchdog
         self._apply_view()
         start_ui_watchdog(Clock.schedule_interval, "counter running")
-        stop_on_sigterm(Clock.schedule_once, self.stop)   # systemd stop: on_stop runs, the bus says offline
 
     def on_stop(self):
         for thing in self.closing:

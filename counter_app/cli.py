@@ -86,6 +86,10 @@ def run(args, bus=None) -> int:
         if args.rating == "gpio":
             closing.append(RatingPanel(app.presenter, pins.rating, thanks_led=pins.rating_thanks))
     closing.append(bus)
+    from kivy.clock import Clock
+
+    from host.stopping import stop_on_sigterm
+    stop_on_sigterm(Clock.schedule_once, app.stop)   # before the bus: once online, a SIGTERM stops cleanly
     bus.start()
     try:
         app.run()

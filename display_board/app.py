@@ -298,6 +298,8 @@ class BoardApp(App):
         return True
 
     def build(self):
+        from host.stopping import stop_on_sigterm
+        stop_on_sigterm(Clock.schedule_once, self.stop)   # before the bus starts: systemd stop runs on_stop
         self.title = "Talon"
         self.view = WindowView() if isinstance(self.presenter, WindowPresenter) else BoardView()
         # The presenter lives on this (the UI) thread: its listener draws at once.
@@ -362,10 +364,8 @@ class BoardApp(App):
         return True  # flipped already: skip the default flip
 
     def on_start(self):
-        from host.stopping import stop_on_sigterm
         from host.watchdog import start_ui_watchdog
         start_ui_watchdog(Clock.schedule_interval, "board running")
-        stop_on_sigterm(Clock.schedule_once, self.stop)   # systemd stop: on_stop runs, the bus says offline
 
     def on_stop(self):
         try:

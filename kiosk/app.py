@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -100,8 +98,10 @@ class KioskApp(App):
     def build(self):
         from kivy.core.window import Window
 
+        from host.stopping import stop_on_sigterm
+        stop_on_sigterm(Clock.schedule_once, self.stop)   # before the bus starts: systemd stop runs on_stop
         Builder.unload_file(str(KV_FILE))  # a second app in one process must not apply the rules twice
-        Window.bind(size=lambda *_: self._resize())
+        Window.bind(size=self._on_window_size)
         self._resize()
         root = self.screens = Builder.load_file(str(KV_FILE))
         self._build_keypad(root.ids.keypad)
@@ -118,9 +118,6 @@ class KioskApp(App):
     def on_start(self):
         from host.watchdog import start_ui_watchdog
         start_ui_watchdog(Clock.schedule_interval, "kiosk running")
-        if threading.current_thread() is threading.main_thread():
-            # SIGTERM (systemd stop) closes the app, so the kiosk says "offline" itself
-            signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda dt: self.stop()))
         first_frame_file = os.environ.get("TALON_FIRST_FRAME_FILE")
         if first_frame_file:  # `talon bench kiosk`: when was the first frame on screen
             self._note_first_frame(first_frame_file)
@@ -141,6 +138,9 @@ class KioskApp(App):
             event.cancel()
         self._worker.shutdown(wait=False, cancel_futures=True)
         self.bus.stop()
+        from kivy.core.window import Window
+        Window.unbind(size=self._on_window_size)
+        Builder.unload_file(str(KV_FILE))     # another app in this process must not get the kiosk's rules
 
     def _poll_printer_when_idle(self) -> None:
         # A printer that came back (paper refilled) or went away is noticed without a visitor.
@@ -148,6 +148,9 @@ class KioskApp(App):
             self.post(self.presenter.poll_printer)
 
     # --- sizes -------------------------------------------------------------------------------
+    def _on_window_size(self, *_args) -> None:
+        self._resize()
+
     def _resize(self) -> None:
         """Sizes for this window on this screen: touch targets in real millimetres (the
         DPI comes from the configured diagonal), type scaled with the window."""
@@ -202,14 +205,14 @@ class KioskApp(App):
 
         for key in KEYPAD:
             if key in ("erase", "submit"):
-                button = Factory.BigButton() if key == "submit" else Factory.QuietButton()
+                button = Factory.KioskButton() if key == "submit" else Factory.KioskQuietButton()
                 label = "checkin_submit" if key == "submit" else "checkin_clear"
                 action = "submit_checkin" if key == "submit" else "erase_digit"
                 button.text = self.vm.t(label)
                 self.bind(vm=lambda app, vm, b=button, label=label: setattr(b, "text", vm.t(label)))
                 button.bind(on_release=lambda b, action=action: self.do(action))
             else:
-                button = Factory.BigButton(text=key)
+                button = Factory.KioskButton(text=key)
                 self.bind(k=lambda app, k, b=button: setattr(b, "font_size", 40 * k))
                 button.font_size = 40 * self.k
                 button.bind(on_release=lambda b, digit=key: self.do("press_digit", digit))

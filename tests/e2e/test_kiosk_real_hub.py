@@ -72,8 +72,14 @@ def test_kiosk_retry_after_an_unanswered_issue_gets_the_same_ticket(hub, bus):
     wait_until(lambda: kiosk.config.topics and "A" in kiosk.queue.topics and kiosk.queue.topics["A"].accepting,
                what="the kiosk seeing the open window")
 
-    stalled = threading.Event()
-    hub.hub.run_on_writer(lambda: stalled.wait(60) and None)   # the hub's single writer hangs
+    stalled, hanging = threading.Event(), threading.Event()
+
+    def hang() -> None:
+        hanging.set()
+        stalled.wait(60)
+
+    hub.hub.run_on_writer(hang)                        # the hub's single writer hangs...
+    assert hanging.wait(10)                            # ...from now on, not once the kiosk has asked
     try:
         kiosk.begin()
         kiosk.choose_topic("A")                        # every copy of the command waits in the hub
