@@ -470,6 +470,7 @@ class Ticket:
     priority_category: str | None = None
     slot_start: str | None = None      # a checked-in booking's slot (ISO with offset), printed on its ticket
     assisted: bool = False             # marked for assisted service (docs/contract.md)
+    url: str | None = None             # the visitor's live page (its QR), in issue and checkin replies
 
     @classmethod
     def from_payload(cls, payload: Any) -> Ticket:
@@ -483,7 +484,7 @@ class Ticket:
                    window=_opt_int(d, "window", "ticket"), recalls=_opt_int(d, "recalls", "ticket") or 0,
                    priority_category=_opt_str(d, "priority_category", "ticket"),
                    slot_start=_opt_str(d, "slot_start", "ticket"),
-                   assisted=_bool(d, "assisted", "ticket", False))
+                   assisted=_bool(d, "assisted", "ticket", False), url=_opt_str(d, "url", "ticket"))
 
 
 # --- event/ticket ---------------------------------------------------------------------------
