@@ -118,6 +118,7 @@ class CounterApp(App):
         self.popup: ChoicePopup | None = None
         self._pending: CounterView | None = None
         self._apply_trigger = Clock.create_trigger(self._apply_view, -1)
+        self._ticking = None     # the periodic tick: timers read the presenter's own clock (``now``)
 
     def build(self):
         self.title = f"Talon — {presenter_title(self.presenter)}"
@@ -127,7 +128,7 @@ class CounterApp(App):
         root = CounterRoot()
         self.presenter.start(post=kivy_post)
         self.presenter.subscribe(self._on_view)
-        Clock.schedule_interval(lambda dt: self.presenter.tick(), 0.5)
+        self._ticking = Clock.schedule_interval(lambda dt: self.presenter.tick(), 0.5)
         return root
 
     def _use_real_dpi(self) -> None:
@@ -149,12 +150,20 @@ class CounterApp(App):
         start_ui_watchdog(Clock.schedule_interval, "counter running")
 
     def on_stop(self):
+        if self._ticking is not None:
+            self._ticking.cancel()      # the Kivy clock outlives the app (tests, ``talon screens``)
+            self._ticking = None
+        self.close_parts()
+        Builder.unload_file(KV_FILE)
+
+    def close_parts(self) -> None:
+        """Close ``closing`` (request worker, GPIO panels, the bus); one that fails does
+        not keep the others open."""
         for thing in self.closing:
             try:
                 thing.close() if hasattr(thing, "close") else thing.stop()
             except Exception:  # closing must not hide the app's own shutdown
                 pass
-        Builder.unload_file(KV_FILE)
 
     # --- presenter → widgets (on the Kivy thread; coalesced to one redraw per frame) ---
     def _on_view(self, view: CounterView) -> None:

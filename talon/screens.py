@@ -105,7 +105,7 @@ def _parse(module, argv: list[str]) -> argparse.Namespace:
 def shoot_board(shooter: Shooter, role: str) -> None:
     from display_board import app as board_app
     from display_board import cli
-    from hardware.screen import register_widget_classes, run_scripted
+    from hardware.screen import register_widget_classes
 
     register_widget_classes(board_app)
     extra = {"board": [], "grid": ["--grid"], "window": ["--window", "1"]}[role]
@@ -118,11 +118,19 @@ def shoot_board(shooter: Shooter, role: str) -> None:
             yield 0.5
             shooter.shot(app, f"{role}-{_size_name(size)}", size, inches)
 
-        _reset_loop()
-        try:
-            run_scripted(app, size, script)
-        finally:
-            hub.close()
+        _run_then_close(app, hub, size, script)
+
+
+def _run_then_close(app, hub, size, script) -> None:
+    """Run one app for its pictures (``hardware.screen.run_scripted``), then close the hub
+    it ran on, whatever happened."""
+    from hardware.screen import run_scripted
+
+    _reset_loop()
+    try:
+        run_scripted(app, size, script)
+    finally:
+        hub.close()
 
 
 def _wait(app, test, steps: int = 60):
@@ -133,18 +141,30 @@ def _wait(app, test, steps: int = 60):
     yield 0.3
 
 
-def shoot_counter(shooter: Shooter) -> None:
+def run_counter(hub, size, inches: float, script) -> None:
+    """The counter of window 1 as ``talon counter --demo --screen-inches INCHES`` builds it
+    (``counter_app.cli``), on a bus of ``hub`` (a ``hub.local.LocalHub``), run in a ``size``
+    window and driven by ``script(app)`` (``hardware.screen.run_scripted``); its request
+    worker and the hub are closed after, whatever happened. For this command and tests."""
     from counter_app import app as counter_app_module
     from counter_app import cli
     from hardware.screen import register_widget_classes, run_scripted
-    from hub.local import LocalHub
 
     register_widget_classes(counter_app_module)
+    bus = hub.bus("counter-1")
+    app = cli.build_app_from_args(_parse(cli, ["--window", "1", "--demo", "--screen-inches", str(inches)]), bus, [])
+    bus.start()
+    try:
+        run_scripted(app, size, script)
+    finally:
+        app.close_parts()
+        hub.close()
+
+
+def shoot_counter(shooter: Shooter) -> None:
+    from hub.local import LocalHub
+
     for size, inches in COUNTER_SIZES.items():
-        hub = LocalHub(waiting={"A": 3, "K": 2})
-        args = _parse(cli, ["--window", "1", "--demo", "--screen-inches", str(inches)])
-        bus = hub.bus("counter-1")
-        app = cli.build_app_from_args(args, bus, [])
         name = _size_name(size)
 
         def script(app, size=size, inches=inches, name=name):
@@ -176,14 +196,8 @@ def shoot_counter(shooter: Shooter) -> None:
             yield from _wait(app, lambda: ids.sm.current == "thanks")
             shooter.shot(app, f"counter-thanks-{name}", size, inches)
 
-        bus.start()
         _reset_loop()
-        try:
-            run_scripted(app, size, script)
-        finally:
-            for thing in app.closing:
-                thing.close() if hasattr(thing, "close") else thing.stop()
-            hub.close()
+        run_counter(LocalHub(waiting={"A": 3, "K": 2}), size, inches, script)
     shoot_counter_accounts(shooter)
 
 
@@ -201,8 +215,6 @@ def _atom_office():
 
 def shoot_counter_accounts(shooter: Shooter) -> None:
     """Done on a per-account topic: the number of personal accounts (quick buttons, stepper)."""
-    from counter_app import cli
-    from hardware.screen import run_scripted
     from hub.local import LocalHub
 
     for size, inches in COUNTER_SIZES.items():
@@ -210,9 +222,6 @@ def shoot_counter_accounts(shooter: Shooter) -> None:
         hub.request("counter-1", "sign_in", {"window": 1, "operator": "ivanova", "pin": "1234"})
         hub.request("counter-1", "call_next", {"window": 1})
         hub.request("counter-1", "start", {"window": 1})
-        bus = hub.bus("counter-1")
-        app = cli.build_app_from_args(_parse(cli, ["--window", "1", "--demo", "--screen-inches", str(inches)]),
-                                      bus, [])
         name = _size_name(size)
 
         def script(app, size=size, inches=inches, name=name):
@@ -228,14 +237,8 @@ def shoot_counter_accounts(shooter: Shooter) -> None:
             yield 0.3
             shooter.shot(app, f"counter-accounts-stepper-{name}", size, inches)
 
-        bus.start()
         _reset_loop()
-        try:
-            run_scripted(app, size, script)
-        finally:
-            for thing in app.closing:
-                thing.close() if hasattr(thing, "close") else thing.stop()
-            hub.close()
+        run_counter(hub, size, inches, script)
 
 
 def _forget_classes(*prefixes: str) -> None:
@@ -250,7 +253,7 @@ def _forget_classes(*prefixes: str) -> None:
 
 
 def shoot_kiosk(shooter: Shooter) -> None:
-    from hardware.screen import register_widget_classes, run_scripted
+    from hardware.screen import register_widget_classes
     from kiosk import app as kiosk_app_module
     from kiosk import cli
 
@@ -277,11 +280,7 @@ def shoot_kiosk(shooter: Shooter) -> None:
                 yield 0.4
                 shooter.shot(app, f"kiosk-{screen}-{name}", size, inches)
 
-        _reset_loop()
-        try:
-            run_scripted(app, size, script)
-        finally:
-            hub.close()
+        _run_then_close(app, hub, size, script)
 
 
 def shoot_tickets(shooter: Shooter) -> None:

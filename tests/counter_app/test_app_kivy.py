@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.counter_app.helpers import FakeClock
 
 SHOTS = Path(os.environ.get("TALON_SCREENSHOTS") or tempfile.mkdtemp(prefix="talon-counter-"))
 
@@ -23,10 +26,11 @@ def counter_app():
     class TestCounterApp(UnitKivyApp, CounterApp):
         pass
 
-    hub = LocalHub(waiting={"A": 3, "K": 2, "P": 1})
+    clock = FakeClock()     # the hub's timestamps and the counter's timers: time moves when the test says
+    hub = LocalHub(waiting={"A": 3, "K": 2, "P": 1}, clock=clock.now)
     bus = hub.bus("counter-1")
-    app = TestCounterApp(presenter=CounterPresenter(bus, 1))
-    app.hub, app.bus = hub, bus
+    app = TestCounterApp(presenter=CounterPresenter(bus, 1, now=clock.now, monotonic=clock.monotonic))
+    app.hub, app.bus, app.clock = hub, bus, clock
     return app
 
 
@@ -34,6 +38,15 @@ async def touch(app, widget):
     async for _ in app.do_touch_down_up(widget=widget):
         pass
     await app.wait_clock_frames(3)
+
+
+async def wait_until(app, condition, what: str, timeout_s: float = 30.0):
+    """Let the app run frames until ``condition()``; a generous bound, not a timing check."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the counter did not get there: {what}")
+        await app.wait_clock_frames(1)
 
 
 async def screenshot(app, name: str) -> Path:
@@ -121,6 +134,9 @@ async def _drive(app):
     await touch(app, ids.btn_start)
     assert bus.sent[-1][0] == "start"
     assert ids.timer.text == "00:00"
+    app.clock.advance(5)                          # the app's periodic tick redraws the timer
+    await wait_until(app, lambda: ids.timer.text != "00:00", "the timer moved")
+    assert ids.timer.text == "00:05"
 
     # Done asks for the outcome, then the visitor rates
     await touch(app, ids.btn_done)

@@ -252,23 +252,12 @@ def test_hub_starts_with_the_settings_saved_on_the_web(tmp_path):
     from queue_core.config import parse_office_config
     from storage import settings
     from tests.queue_core.helpers import office_dict
+    from tests.saved_settings import SAVED_TOML
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     first = QueueDatabase(url, make_config())
     data = office_dict()
-    saved = """
-[office]
-id = "test"
-name = "Сохранено на сайте"
-timezone = "Asia/Yekaterinburg"
-[[topics]]
-code = "A"
-form = "admin"
-[[windows]]
-number = 1
-topics = ["A"]
-"""
     with first.sessions() as s, s.begin():
-        settings.save(s, "test", saved, "boss", datetime.now(timezone.utc))
+        settings.save(s, "test", SAVED_TOML, "boss", datetime.now(timezone.utc))
     first.close()
     runtime = OfficeRuntime(RuntimeSettings(config=parse_office_config(data), data_dir=tmp_path, database_url=url))
     assert runtime.db.config.name_ru == "Сохранено на сайте" and len(runtime.db.config.windows) == 1

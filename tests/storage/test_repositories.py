@@ -10,19 +10,7 @@ from storage.bookings import Bookings, SlotFull, purge_personal_data
 from storage.credentials import verify_secret
 from storage.queue_db import QueueDatabase
 from tests.queue_core.helpers import MONDAY_10, make_config, minutes
-
-SAVED = """
-[office]
-id = "test"
-name = "Сохранено на сайте"
-timezone = "Asia/Yekaterinburg"
-[[topics]]
-code = "A"
-form = "admin"
-[[windows]]
-number = 1
-topics = ["A"]
-"""
+from tests.saved_settings import SAVED_TOML
 
 
 @pytest.fixture
@@ -43,11 +31,11 @@ def test_without_saved_settings_the_file_is_used(db):
 def test_saved_web_settings_win_over_the_file(db):
     with db.sessions.begin() as s:
         settings.save(s, "test", "[office]\nid = 'test'\n# an older version", "boss", MONDAY_10)
-        settings.save(s, "test", SAVED, "boss", MONDAY_10 + minutes(1))
+        settings.save(s, "test", SAVED_TOML, "boss", MONDAY_10 + minutes(1))
     with db.sessions() as s:
         effective = settings.effective_config(s, make_config())
         history = settings.history(s, "test", 5)
-    assert effective.source == "saved" and effective.toml == SAVED
+    assert effective.source == "saved" and effective.toml == SAVED_TOML
     assert effective.config.name_ru == "Сохранено на сайте" and len(effective.config.windows) == 1
     assert effective.saved_at == MONDAY_10 + minutes(1)
     assert [h.saved_at for h in history] == [MONDAY_10 + minutes(1), MONDAY_10]     # newest first
@@ -55,17 +43,17 @@ def test_saved_web_settings_win_over_the_file(db):
 
 def test_saved_text_equal_to_the_file_is_the_file(db):
     with db.sessions.begin() as s:
-        settings.save(s, "test", SAVED, None, MONDAY_10)
+        settings.save(s, "test", SAVED_TOML, None, MONDAY_10)
     config = make_config()
     with db.sessions() as s:
-        effective = settings.effective_config(s, config, SAVED)
+        effective = settings.effective_config(s, config, SAVED_TOML)
     assert effective.config is config and effective.source == "file"
 
 
 @pytest.mark.parametrize("broken", [
     "[office\nid = 'test'",                                   # no longer TOML
-    SAVED.replace('form = "admin"', 'form = "no-such-form"'),  # a key this version refuses
-    SAVED.replace('id = "test"', 'id = "elsewhere"'),          # another office's settings
+    SAVED_TOML.replace('form = "admin"', 'form = "no-such-form"'),  # a key this version refuses
+    SAVED_TOML.replace('id = "test"', 'id = "elsewhere"'),          # another office's settings
 ])
 def test_saved_text_that_no_longer_fits_falls_back_to_the_file(db, broken, caplog):
     with db.sessions.begin() as s:
@@ -79,7 +67,7 @@ def test_saved_text_that_no_longer_fits_falls_back_to_the_file(db, broken, caplo
 
 def test_settings_of_another_office_are_not_seen(db):
     with db.sessions.begin() as s:
-        settings.save(s, "other", SAVED.replace('"test"', '"other"'), None, MONDAY_10)
+        settings.save(s, "other", SAVED_TOML.replace('"test"', '"other"'), None, MONDAY_10)
     with db.sessions() as s:
         assert settings.latest(s, "test") is None
         assert settings.effective_config(s, make_config()).source == "file"
