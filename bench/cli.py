@@ -21,6 +21,8 @@ BENCHMARKS = {
     "counter": "bench.counter",
     "board": "bench.board",
     "stats": "bench.stats",
+    "hq": "bench.hq",
+    "phone": "bench.phone",
 }
 
 
@@ -31,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--broker", choices=["mosquitto", "amqtt"], help="hub benchmark: which broker")
     p.add_argument("--windows", type=int, help="hub benchmark: active windows")
+    p.add_argument("--pages", type=int, help="phone benchmark: visitors' pages connected (default 300, quick 50)")
     p.add_argument("--out", type=Path, default=Path("bench-results") / "bench.json", help="where to write the JSON")
 
 
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     goals_by_bench: dict[str, dict] = {}
     for name in names:
         module = importlib.import_module(BENCHMARKS[name])
-        options = {k: getattr(args, k) for k in ("broker", "windows") if getattr(args, k) is not None}
+        options = {k: getattr(args, k) for k in ("broker", "windows", "pages") if getattr(args, k) is not None}
         accepted = inspect.signature(module.run).parameters
         began = time.perf_counter()
         report[name] = module.run(quick=args.quick, **{k: v for k, v in options.items() if k in accepted})

@@ -59,7 +59,7 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
 ROLES = DEVICE_ROLES
 ROLE_OPS: dict[str, frozenset[str]] = {name: r.ops for name, r in ROLE_TABLE.items()}
 
-EVENT_KINDS = ("issued", "called", "recalled", "started", "finished", "no_show", "cancelled",
+EVENT_KINDS = ("issued", "called", "recalled", "started", "finished", "no_show", "cancelled", "left",
                "transferred", "rated", "window_opened", "window_paused", "window_closed",
                "operator_signed_in")
 PRINTER_STATES = ("ok", "paper_near_end", "paper_out", "cover_open", "offline", "error", "unknown")

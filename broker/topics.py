@@ -10,7 +10,7 @@ import re
 
 ROOT = "talon"
 _ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-STATE_NAMES = ("config", "queue", "board")  # plus "window/<n>"
+STATE_NAMES = ("config", "queue", "board", "notice")  # plus "window/<n>"
 _WINDOW_STATE = re.compile(r"window/([1-9][0-9]{0,3})")
 
 
@@ -48,7 +48,7 @@ class Topics:
 
     def state(self, name: str) -> str:
         if not valid_state_name(name):
-            raise ValueError(f"bad state name {name!r}: config, queue, board or window/<n>")
+            raise ValueError(f"bad state name {name!r}: config, queue, board, notice or window/<n>")
         return f"{self.base}state/{name}"
 
     def window_state(self, number: int) -> str:

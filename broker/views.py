@@ -388,6 +388,23 @@ class BoardState:
         return cls(_opt_int(d, "seq", "board"), _each(d, "calls", "board", BoardCall.from_payload))
 
 
+# --- state/notice ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NoticeState:
+    """``state/notice``: the announcement to everyone waiting; ``text`` is "" when there is none."""
+
+    seq: int | None = None
+    text: str = ""
+    at: str | None = None
+
+    @classmethod
+    def from_payload(cls, payload: Any) -> NoticeState:
+        d = _obj(payload, "notice")
+        return cls(_opt_int(d, "seq", "notice"), (_opt_str(d, "text", "notice") or "").strip(),
+                   _opt_str(d, "at", "notice"))
+
+
 # --- state/window/<n> -----------------------------------------------------------------------
 
 @dataclass(frozen=True)

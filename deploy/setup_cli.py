@@ -49,6 +49,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     parser.add_argument("--now", action="store_true",
                         help="also (re)start the role's units when systemd is running")
+    hq = parser.add_argument_group("head office (hub only; docs/deploy.md, \"Linking an office to head office\")")
+    hq.add_argument("--hq", metavar="URL", default=None,
+                    help="link this office to head office's broker, mqtts://hq.example:8883 (a re-run "
+                         "without it keeps the existing link; `--hq off` removes it)")
+    hq.add_argument("--hq-user", default=None, help="the office's user at head office (default: --office)")
+    hq.add_argument("--hq-password", default=None,
+                    help="its password (env TALON_HQ_PASSWORD; kept from the existing hq.password when omitted)")
+    hq.add_argument("--hq-cafile", default=None,
+                    help="CA certificate of head office's broker (default: the system's CAs)")
 
 
 def _existing_password(root: Path, role: str) -> str | None:
@@ -68,6 +77,42 @@ def _existing_password(root: Path, role: str) -> str | None:
                 value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
             return value
     return None
+
+
+def _existing_hq_password(root: Path) -> str | None:
+    """The password already in the data directory's hq.password, so a re-run need not repeat it."""
+    from deploy.setup_plan import HQ_PASSWORD
+
+    try:
+        return (root / HQ_PASSWORD.lstrip("/")).read_text(encoding="utf-8").strip() or None
+    except (FileNotFoundError, PermissionError):
+        return None
+
+
+def _existing_hq(root: Path) -> dict[str, str]:
+    """The link a previous ``--hq`` wrote (url, user, cafile), so a re-run keeps it."""
+    import tomllib
+
+    from deploy.setup_plan import HQ_CONFIG
+
+    try:
+        section = tomllib.loads((root / HQ_CONFIG.lstrip("/")).read_text(encoding="utf-8")).get("hq", {})
+    except (FileNotFoundError, PermissionError, tomllib.TOMLDecodeError):
+        return {}
+    return {k: v for k, v in section.items() if isinstance(v, str)}
+
+
+def _hq_options(args: argparse.Namespace) -> dict:
+    """``--hq…`` as SetupOptions fields: given, kept from the previous run, or ``off``."""
+    if args.role != "hub" and args.hq is None:
+        return {}
+    before = _existing_hq(args.root) if args.hq is None else {}
+    url = args.hq or before.get("url")
+    if not url or url == "off":
+        return {}
+    password = args.hq_password or os.environ.get("TALON_HQ_PASSWORD") or _existing_hq_password(args.root)
+    return {"hq": url, "hq_user": args.hq_user or before.get("user"), "hq_password": password,
+            "hq_cafile": args.hq_cafile or before.get("cafile")}
 
 
 def _live_systemd(root: Path) -> bool:
@@ -93,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         windows=tuple(args.window),
         optional=args.optional,
         pip_args=tuple(args.pip_arg),
+        **_hq_options(args),
     )
     try:
         plan = build_plan(opts)

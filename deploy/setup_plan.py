@@ -37,6 +37,11 @@ UNIT_DIR = "/etc/systemd/system"
 UNIT_SOURCE = Path(__file__).with_name("systemd")
 SECRET_KEYS = ("TALON_DEVICE_PASSWORD",)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# the office's link to head office (docs/deploy.md, "Linking an office to head office"); the hub
+# checks the same rules again (queue_core.config.parse_hq_section)
+HQ_CONFIG = f"{paths.CONFIG_DIR}/hq.toml"
+HQ_PASSWORD = f"{paths.SYSTEM_DATA_DIR}/hq.password"
+_HQ_URL = re.compile(r"^mqtts?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 
 
 class SetupError(ValueError):
@@ -55,6 +60,10 @@ class SetupOptions:
     optional: bool = False
     pip_args: tuple[str, ...] = ()
     extra_env: dict[str, str] = field(default_factory=dict)
+    hq: str | None = None               # the head-office broker, mqtts://host:8883 (hub only)
+    hq_user: str | None = None          # the office's user there (default: the office id)
+    hq_password: str | None = None
+    hq_cafile: str | None = None        # CA of head office's certificate (default: the system's CAs)
 
 
 def _quote(value: str) -> str:
@@ -79,6 +88,8 @@ def env_file_text(opts: SetupOptions, role: Role) -> str:
     values["TALON_DATA_DIR"] = str(paths.SYSTEM_DATA_DIR)
     if role.name == "hub":
         values["TALON_DATABASE_URL"] = f"sqlite:///{paths.SYSTEM_DATA_DIR}/{paths.DATABASE_NAME}"
+    if opts.hq:
+        values["TALON_HQ_CONFIG"] = HQ_CONFIG
     values.update(opts.extra_env)
     head = (f"# Talon {role.name}: written by `talon setup {role.name}`; read by its systemd unit.\n"
             "# Change it by running setup again (or edit, then `systemctl restart` the unit).\n")
@@ -104,7 +115,36 @@ def validate(opts: SetupOptions) -> Role:
     broker = opts.broker or role.default_broker
     if not re.match(r"^mqtts?://[^/\s]+$", broker):
         raise SetupError(f"--broker must look like mqtt://host:1883 or mqtts://host:8883 (got {broker!r})")
+    if opts.hq is not None:
+        _validate_hq(opts, role)
     return role
+
+
+def _validate_hq(opts: SetupOptions, role: Role) -> None:
+    if role.name != "hub":
+        raise SetupError("--hq is for the hub: its broker carries the office to head office")
+    if not _HQ_URL.match(opts.hq or ""):
+        raise SetupError(f"--hq must look like mqtts://hq.example:8883 (got {opts.hq!r})")
+    if opts.hq_user is not None and not _ID.match(opts.hq_user):
+        raise SetupError(f"--hq-user must be 1-64 letters, digits, '-', '_' or '.' (got {opts.hq_user!r})")
+    if not opts.hq_password or any(c.isspace() for c in opts.hq_password):
+        raise SetupError("--hq needs the office's password on the head-office broker: --hq-password or "
+                         "TALON_HQ_PASSWORD (no spaces or line breaks; given by head office)")
+    if opts.hq_cafile is not None and not opts.hq_cafile.startswith("/"):
+        raise SetupError(f"--hq-cafile must be an absolute path (got {opts.hq_cafile!r})")
+
+
+def hq_toml_text(opts: SetupOptions) -> str:
+    """The ``[hq]`` section the hub reads (``TALON_HQ_CONFIG``); the password stays out of it."""
+    def q(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["# Talon: this office's link to head office; written by `talon setup hub --hq`.",
+             "# The password is in " + HQ_PASSWORD + ".", "[hq]", f"url = {q(opts.hq or '')}",
+             f"user = {q(opts.hq_user or opts.office)}"]
+    if opts.hq_cafile:
+        lines.append(f"cafile = {q(opts.hq_cafile)}")
+    return "\n".join(lines) + "\n"
 
 
 def _unit_text(name: str) -> str:
@@ -129,6 +169,9 @@ def build_plan(opts: SetupOptions) -> Plan:
         WriteFile(f"{paths.CONFIG_DIR}/{role.name}.env", env_file_text(opts, role), 0o640, "root", USER,
                   secret_keys=SECRET_KEYS),
     ]
+    if opts.hq:
+        steps += [WriteFile(HQ_CONFIG, hq_toml_text(opts), 0o640, "root", USER),
+                  WriteFile(HQ_PASSWORD, f"{opts.hq_password}\n", 0o600, USER, USER, secret=True)]
     units = [u for u in (role.unit, role.template, *role.extra_units) if u]
     for unit in units:
         steps.append(WriteFile(f"{UNIT_DIR}/{unit}", _unit_text(unit), origin=f"deploy/systemd/{unit}"))

@@ -235,6 +235,7 @@ class WriteFile(Step):
     group: str = "root"
     origin: str = ""
     secret_keys: tuple[str, ...] = ()
+    secret: bool = False            # the whole file is a secret (a password file): never shown
 
     @property
     def title(self) -> str:
@@ -244,6 +245,8 @@ class WriteFile(Step):
     def details(self) -> list[str]:
         if self.origin:
             return []
+        if self.secret:
+            return ["******** (secret, not shown)"]
         lines = []
         for line in self.content.splitlines():
             key = line.split("=", 1)[0]

@@ -7,7 +7,8 @@
   calls that arrive meanwhile wait their turn, so each is shown large in order;
 * **history**: the last N calls, newest first, updated at once (a waiting call is
   already listed there, so nobody misses it);
-* a per-window **grid** (optional), the **clock**, the office name, a notice line;
+* a per-window **grid** (optional), the **clock**, the office name, a notice line: the
+  staff's announcement (retained ``state/notice``) while there is one, else ``board.notice``;
 * a **«Нет связи»** badge when the bus is down, keeping the last known calls;
 * **resync** from the retained ``state/board`` on (re)connect and whenever event
   ``seq`` jumps (``broker.follower``); calls learnt that way are still shown and
@@ -28,8 +29,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from broker.bus import Bus
-from broker.views import WINDOW_KINDS, BoardCall, BoardState, TicketEvent, ViewError, WindowState
+from broker.bus import Bus, Post, direct
+from broker.views import WINDOW_KINDS, BoardCall, BoardState, NoticeState, TicketEvent, ViewError, WindowState
 from display_board.common import DisplayPresenter
 from display_board.texts import text
 
@@ -59,7 +60,8 @@ class WindowCell:
 class BoardModel:
     lang: str = "ru"
     office: str = ""
-    notice: str = ""
+    notice: str = ""                  # the announcement while there is one, else the configured notice
+    announcement: bool = False        # ``notice`` is the staff's announcement (``state/notice``)
     clock: str = ""
     header_ticket: str = "Талон"
     header_window: str = "Окно"
@@ -107,6 +109,7 @@ class BoardPresenter(DisplayPresenter[BoardModel]):
         self._windows: dict[int, WindowState] = {}
         self._event_only: set[int] = set()   # windows known from events only, not their retained state
         self.announced: list[Call] = []
+        self.announcement = ""            # the staff's announcement (``state/notice``), "" when none
         self.model = self._build()
 
     state_name = "board"
@@ -144,6 +147,19 @@ class BoardPresenter(DisplayPresenter[BoardModel]):
                 if name not in self.follower.names:
                     self.follower.follow(name)
                     self.watch(name, self._on_window_state)
+
+    def start(self, post: Post = direct) -> BoardPresenter:
+        super().start(post)
+        self.watch("notice", self._on_notice)      # the staff's announcement, retained
+        return self
+
+    def _on_notice(self, payload: dict) -> None:
+        try:
+            self.announcement = NoticeState.from_payload(payload).text
+        except ViewError as exc:
+            log.warning("ignoring malformed state/notice: %s", exc)
+            return
+        self._publish()
 
     def _on_window_state(self, payload: dict) -> None:
         try:
@@ -282,7 +298,8 @@ class BoardPresenter(DisplayPresenter[BoardModel]):
         return BoardModel(
             lang=self.lang,
             office=self.config.office.name.get(self.lang),
-            notice=self.config.board.notice.get(self.lang),
+            notice=self.announcement or self.config.board.notice.get(self.lang),
+            announcement=bool(self.announcement),
             clock=self._clock_text(),
             header_ticket=text(self.lang, "ticket"),
             header_window=text(self.lang, "window"),

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from hardware.printer_connection import CONNECTIONS, Connection, escpos_printers, open_connection
 from hardware.printer_status import PrinterState, read_state
-from hardware.printer_ticket import CAPTION, EMPHASIS, NUMBER, RULE, SMALL, TITLE, TOPIC, TicketLayout, ticket_lines, wrap
+from hardware.printer_ticket import CAPTION, EMPHASIS, NUMBER, RULE, SMALL, TITLE, TOPIC, TicketLayout, qr_caption, ticket_lines, wrap
 
 __all__ = ["PrinterSettings", "TicketLayout", "TicketPrinter", "PrinterError", "PrinterState",
            "compose_ticket"]
@@ -126,6 +126,21 @@ def _compose_image(p, layout: TicketLayout, settings: PrinterSettings) -> None:
         p.image(image, impl="bitImageRaster")
 
 
+def _compose_caption(p, caption: str, layout: TicketLayout, settings: PrinterSettings) -> None:
+    """The hint under the QR code, in the ticket's own way of printing Cyrillic."""
+    if settings.cyrillic == "image":
+        from hardware.printer_image import render_caption_image
+
+        image = render_caption_image(caption, settings.paper_width_px, settings.font, layout.large_print)
+        with contextlib.redirect_stdout(io.StringIO()):
+            p.image(image, impl="bitImageRaster")
+        return
+    p.set(normal_textsize=True, bold=True, font="a")
+    for line in wrap(caption, settings.columns):
+        p._raw(_encode(line) + b"\n")
+    p.set(normal_textsize=True, bold=False, font="a")
+
+
 def _qr_native(p, settings: PrinterSettings) -> bool:
     if settings.qr == "auto":
         return bool(p.profile.supports("qrCode"))
@@ -144,6 +159,9 @@ def compose_ticket(layout: TicketLayout, settings: PrinterSettings) -> bytes:
         p.set(align="center")
         p.qr(layout.qr_text, size=6 if settings.paper_width_px >= 576 else 4,
              native=_qr_native(p, settings))
+        caption = qr_caption(layout)
+        if caption:
+            _compose_caption(p, caption, layout, settings)
     if settings.cut and (p.profile.supports("paperPartCut") or p.profile.supports("paperFullCut")):
         p.cut(mode="PART" if p.profile.supports("paperPartCut") else "FULL")
     else:

@@ -98,6 +98,27 @@ def text_scale(width: int, large_print: bool = False) -> float:
     return (1.0 if width <= 384 else 1.1) * (1.35 if large_print else 1.0)
 
 
+def render_caption_image(text: str, width: int, font_name: str = "DejaVuSans.ttf",
+                         large_print: bool = False) -> Image.Image:
+    """One short centred line, e.g. the hint printed under the QR code: in smaller type
+    (down to 70 %) rather than on two lines, so the ticket stays short."""
+    size = int(_SIZE_AT_384[SMALL] * text_scale(width, large_print))
+    scratch = ImageDraw.Draw(Image.new("L", (width, 10), 255))
+    usable = width - 2 * MARGIN_PX
+    font = load_font(font_name, size, False)
+    while scratch.textlength(text, font=font) > usable and size > int(_SIZE_AT_384[SMALL] * 0.7):
+        size -= 1
+        font = load_font(font_name, size, False)
+    lines = _wrap_pixels(scratch, text, font, usable)
+    ascent, descent = font.getmetrics()
+    line_h = ascent + descent + 2
+    canvas = Image.new("L", (width, len(lines) * line_h + MARGIN_PX), 255)
+    draw = ImageDraw.Draw(canvas)
+    for i, line in enumerate(lines):
+        draw.text(((width - int(draw.textlength(line, font=font))) // 2, i * line_h), line, font=font, fill=0)
+    return canvas.convert("1")
+
+
 def render_ticket_image(layout: TicketLayout, width: int, font_name: str = "DejaVuSans.ttf") -> Image.Image:
     """Return a black-on-white 1-bit image exactly ``width`` pixels wide."""
     scale = text_scale(width, layout.large_print)

@@ -25,6 +25,7 @@ LABELS = {
         "eta": "Ожидаемое время: ~{m} мин",
         "wait": "Пожалуйста, ожидайте приглашения на табло.",
         "thanks": "Рады, что Вы к нам обратились!",
+        "follow": "Следите за очередью на телефоне",
     },
     "en": {
         "caption": "TICKET No.",
@@ -36,6 +37,7 @@ LABELS = {
         "eta": "Expected wait: ~{m} min",
         "wait": "Please wait for your number on the board.",
         "thanks": "Thank you for visiting us!",
+        "follow": "Follow the queue on your phone",
     },
 }
 
@@ -53,7 +55,8 @@ class TicketLayout:
     priority: bool = False
     booking_time: str | None = None
     footer_lines: tuple[str, ...] = field(default_factory=tuple)
-    qr_text: str | None = None
+    qr_text: str | None = None      # the ticket's live page (``live_page``), else the office site
+    live_page: bool = False         # qr_text opens the ticket's page: «Следите за очередью…» under it
     lang: str = "ru"
     assisted: bool = False          # priority served with assistance: staff come to the visitor
     large_print: bool = False       # bigger type for people with limited sight
@@ -83,6 +86,13 @@ def ticket_lines(layout: TicketLayout) -> list[tuple[str, str]]:
     lines += [(SMALL, text) for text in layout.footer_lines]
     lines.append((BODY, label["thanks"]))
     return lines
+
+
+def qr_caption(layout: TicketLayout) -> str | None:
+    """The short line printed under the QR code: only when the code opens the ticket's page."""
+    if not (layout.qr_text and layout.live_page):
+        return None
+    return LABELS.get(layout.lang, LABELS["ru"])["follow"]
 
 
 def wrap(text: str, width: int) -> list[str]:

@@ -21,10 +21,12 @@ from broker.mqtt import BrokerAddress
 from hub.mosquitto_files import (
     Device,
     acl_text,
+    bridge_lines,
     devices_from,
     mosquitto_conf,
     password_file_text,
 )
+from queue_core.config import HqLink
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +98,16 @@ class ExternalBroker(_Broker):
 
 
 class MosquittoBroker(_Broker):
-    """mosquitto as a supervised child process with a generated config, users and ACL."""
+    """mosquitto as a supervised child process with a generated config, users and ACL, and a
+    bridge to head office when ``hq`` is given (with the office's ``hq_password`` there)."""
 
     def __init__(self, data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 1883,
                  devices: Iterable[Device | tuple[str, str, str]] = (), allow_anonymous: bool = False,
-                 office: str = "office", executable: str | None = None):
+                 office: str = "office", executable: str | None = None,
+                 hq: HqLink | None = None, hq_password: str | None = None):
         self.dir = Path(data_dir) / "mosquitto"
         self.host, self.port, self.office = host, port, office
+        self.bridge = bridge_lines(office, hq, hq_password or "") if hq is not None else None
         self.devices = devices_from(devices)
         self.allow_anonymous = allow_anonymous
         self.executable = executable or find_mosquitto() or "mosquitto"
@@ -128,7 +133,8 @@ class MosquittoBroker(_Broker):
         self.conf_path.write_text(mosquitto_conf(
             self.host, self.port, self.dir, allow_anonymous=self.allow_anonymous or not with_users,
             password_file=passwd if with_users else None, acl_file=acl if with_users else None,
-            user=run_as))
+            user=run_as, bridge=self.bridge))
+        os.chmod(self.conf_path, 0o600)     # the bridge's password to head office is in it
         if run_as == "mosquitto":
             # root mosquitto drops to user mosquitto BEFORE reading passwd/acl and persistence
             import pwd

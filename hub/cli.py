@@ -38,9 +38,26 @@ def load_office(args: argparse.Namespace):
             raise SystemExit(f"{args.config}: {exc}") from None
     else:
         config = office_from_profile(args.profile, windows=args.windows, office_id="office")
+    config = _with_hq_file(config)
     folder = args.data or data_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return config, folder, args.database or default_url(folder)
+
+
+def _with_hq_file(config):
+    """``[hq]`` from the file ``talon setup hub --hq`` wrote (env ``TALON_HQ_CONFIG``), which wins
+    over an ``[hq]`` in the office TOML (docs/deploy.md, "Linking an office to head office")."""
+    from dataclasses import replace
+
+    from hub.hq_link import hq_from_file
+
+    path = os.environ.get("TALON_HQ_CONFIG")
+    hq = hq_from_file(path, config.office_id) if path else None
+    if hq is None:
+        return config
+    if config.hq is not None and config.hq != hq:
+        log.warning("[hq] of the office file is replaced by %s (written by `talon setup hub --hq`)", path)
+    return replace(config, hq=hq)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -54,3 +71,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--web-port", type=int, default=8080, help="web dashboard port")
     p.add_argument("--web-host", default="127.0.0.1", help="web dashboard address")
     p.add_argument("--no-web", action="store_true", help="do not start the web dashboard")
+    # the bot token itself: env TALON_TELEGRAM_TOKEN or the file telegram-token in the data directory
+    p.add_argument("--telegram-api-url", default=os.environ.get("TALON_TELEGRAM_API_URL"),
+                   help="Telegram Bot API base URL, e.g. a proxy's (env TALON_TELEGRAM_API_URL; "
+                        "default https://api.telegram.org/bot)")
+    p.add_argument("--telegram-ahead", type=int, default=int(os.environ.get("TALON_TELEGRAM_AHEAD", "3")),
+                   help="Telegram: tell a visitor when at most this many people are ahead "
+                        "(env TALON_TELEGRAM_AHEAD; default 3)")

@@ -15,6 +15,7 @@ statement is storage's.
 from __future__ import annotations
 
 import logging
+import socket
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,14 +27,18 @@ from broker.errors import CommandError
 from broker.roles import reserved_device_id
 from broker.topics import Topics
 from hub import states
-from queue_core.errors import QueueError
-from queue_core.model import Event, TicketKind
+from queue_core.errors import QueueError, UnknownTicket
+from queue_core.model import Event, Ticket, TicketKind
 from queue_core.office import Office
 from storage.events import CALL_EVENTS
 from storage.presence import Status
 from storage.queue_db import QueueDatabase, UnitOfWork
+from storage.ticket_links import NOTICE_MAX
 
 log = logging.getLogger(__name__)
+
+PHONE = "~phone"          # the command log's device for visitors' phones (no device id has a "~")
+Listener = Callable[[list[dict]], None]
 
 
 class Publication(NamedTuple):
@@ -75,9 +80,17 @@ class SeenCommands:
             self.add(key)
 
 
+def default_public_url(web_port: int = 8080) -> str:
+    """The visitors' pages when ``[web] public_url`` is not set: this host's name and web port."""
+    return f"http://{socket.gethostname()}:{web_port}"
+
+
 class Dispatcher:
-    def __init__(self, db: QueueDatabase, clock: Callable[[], datetime] | None = None):
+    def __init__(self, db: QueueDatabase, clock: Callable[[], datetime] | None = None,
+                 public_url: str | None = None):
         self.db = db
+        self.public_url = public_url      # the default base of the ticket pages (``base_url``)
+        self.listeners: list[Listener] = []
         self.office_id = db.config.office_id
         self.topics = Topics(self.office_id)
         self.clock = clock or (lambda: datetime.now(db.office.tz))
@@ -98,6 +111,30 @@ class Dispatcher:
     @property
     def office(self) -> Office:
         return self.db.office
+
+    @property
+    def base_url(self) -> str:
+        """Where a ticket's page lives: ``[web] public_url``, else the runtime's default."""
+        return (self.office.config.public_url or self.public_url or default_public_url()).rstrip("/")
+
+    def ticket_url(self, token: str) -> str:
+        return f"{self.base_url}/t/{token}"
+
+    # ------------------------------------------------------------------ listeners
+    def add_listener(self, callback: Listener) -> None:
+        """``callback(items)`` after each committed change, on the writer's thread and under
+        its lock: ``items`` are the event payloads as published on ``event/ticket``, or one
+        ``{"kind": "notice", ...}`` (the ``state/notice`` payload) after an announcement. It
+        must be cheap (hand the items to a queue of its own): the hub waits for it. An
+        exception is logged and ignored."""
+        self.listeners.append(callback)
+
+    def _tell(self, items: list[dict]) -> None:
+        for callback in self.listeners:
+            try:
+                callback(items)
+            except Exception:
+                log.exception("hub listener %r failed; carrying on", callback)
 
     # ------------------------------------------------------------------ start-up
     def reload_directory(self) -> list[Publication]:
@@ -130,6 +167,7 @@ class Dispatcher:
                 Publication(self.topics.state("queue"), states.queue_state(self.office, now), True),
                 Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True)]
         pubs += [self._window_publication(n, now) for n in self.office.windows]
+        pubs.append(self._notice_publication())
         return pubs
 
     def apply_config(self, config) -> list[Publication]:
@@ -155,7 +193,8 @@ class Dispatcher:
 
     def _file_the_closed_day(self, now: datetime) -> None:
         """Once a day, after midnight: roll up the two days before, so the first report of the
-        morning reads them from the roll-ups (a late finish still re-files a day when it is read)."""
+        morning reads them from the roll-ups (a late finish still re-files a day when it is read);
+        and drop the ticket links of the days before yesterday (also at the hub's start)."""
         today = self.office.local_day(now)
         if self.filed_through == today:
             return
@@ -164,6 +203,11 @@ class Dispatcher:
                 self.db.roll_up_closed_days(now - timedelta(days=2), now)
             except Exception:
                 log.exception("could not roll up the closed office days; reports read their legs instead")
+        try:            # at start and once a day: a ticket page is valid on its day only
+            with self.db.writing() as uow:
+                uow.purge_links(self.office.local_day(now - timedelta(days=1)))
+        except Exception:
+            log.exception("could not purge old ticket links")
         self.filed_through = today
 
     def _window_publication(self, n: int, now: datetime) -> Publication:
@@ -246,8 +290,9 @@ class Dispatcher:
                 _check_category(office, a.get("category"))
                 t = office.issue(a["topic"], now, TicketKind(a["kind"]), category=a.get("category"),
                                  segment=a.get("segment"))
+                return {"ticket": self._with_link(uow, t, now)}
             case "checkin":
-                t = self._check_in(uow, a["code"], now)
+                return {"ticket": self._with_link(uow, self._check_in(uow, a["code"], now), now)}
             case "sign_in" | "open" | "close" | "pause":
                 return self._apply_to_window(uow, op, a, now)
             case "call_next":
@@ -268,7 +313,63 @@ class Dispatcher:
                 return {"seq": office.seq}
             case _:
                 raise refusal("unknown_op", f"Неизвестная команда «{op}»", f"unknown operation {op!r}")
+        if t.final:
+            uow.end_link(t.day, t.number, now, t.leg.outcome)
         return {"ticket": states.ticket_payload(t)}
+
+    def _with_link(self, uow: UnitOfWork, t: Ticket, now: datetime) -> dict:
+        """A new ticket's payload with its page's address (``url``), the link made in the
+        same transaction as the ticket."""
+        return {**states.ticket_payload(t), "url": self.ticket_url(uow.create_link(t.day, t.number, now))}
+
+    # ------------------------------------------------------------------ the visitor's phone
+    def visitor_leave(self, token: str) -> tuple[dict, list[Publication]]:
+        """«Я ухожу»: the ticket of ``token`` leaves the queue (``Office.leave``). Returns the
+        ticket's payload and the publications. Idempotent: leaving again answers the same
+        ticket (the reply is kept in the command log under ``PHONE``). An unknown token, one of
+        another day or of a ticket ended otherwise is ``unknown_ticket``; a ticket already
+        called is ``illegal_transition``."""
+        if not isinstance(token, str) or not 0 < len(token) <= 32:
+            raise _unknown_link()
+        command_id, now = f"leave:{token}", self.clock()
+
+        def leave(uow: UnitOfWork) -> dict:
+            stored = uow.stored_reply(PHONE, command_id)
+            if stored is not None:
+                return stored["data"]["ticket"]
+            link = uow.link(token)
+            if link is None or link.ended or link.day != uow.office.local_day(now):
+                raise _unknown_link()
+            t = uow.office.leave(link.number, now)
+            uow.end_link(t.day, t.number, now, t.leg.outcome)
+            ticket = {**states.ticket_payload(t), "url": self.ticket_url(token)}
+            uow.record_reply(PHONE, command_id, "leave", now, messages.ok_reply(command_id, {"ticket": ticket}))
+            return ticket
+
+        ticket, events = self.db.unit_of_work(leave)
+        return ticket, list(self._publications(events, now))
+
+    def announce(self, text: str) -> list[Publication]:
+        """The announcement to everyone waiting (the board's notice line, the phone pages,
+        Telegram); empty text clears it. Kept in the database: it survives a restart."""
+        if not isinstance(text, str):
+            raise refusal("bad_schema", "Текст объявления должен быть строкой", "the text must be a string")
+        text = " ".join(text.split())
+        if len(text) > NOTICE_MAX:
+            raise refusal("bad_schema", f"Объявление слишком длинное: не более {NOTICE_MAX} символов",
+                          f"the announcement is longer than {NOTICE_MAX} characters")
+        with self.db.writing() as uow:
+            uow.set_notice(text, self.clock())
+        pub = self._notice_publication()
+        self._tell([{**pub.payload, "kind": "notice"}])
+        return [pub]
+
+    def _notice_publication(self) -> Publication:
+        with self.db.reading() as uow:
+            current = uow.notice()
+        text, at = current if current is not None else ("", None)
+        at_iso = at.astimezone(self.office.tz).isoformat(timespec="seconds") if at else None
+        return Publication(self.topics.state("notice"), messages.state(self.office.seq, text=text, at=at_iso), True)
 
     def _apply_to_window(self, uow: UnitOfWork, op: str, a: dict, now: datetime) -> dict:
         """The commands that change a window's state; the reply is the window's new state."""
@@ -306,12 +407,11 @@ class Dispatcher:
         # a call carries its recall count (docs/contract.md), the same one state/board lists
         recalls = {e.seq: self._remember_call(e.ticket, e.window, e.topic, e.at, e.kind == "recalled")
                    for e in events if e.kind in CALL_EVENTS}
+        published = []
         for e in events:
-            data = _public(e)
-            if e.seq in recalls:
-                data["recalls"] = recalls[e.seq]
-            yield Publication(self.topics.event, messages.event(
-                e.seq, e.kind, e.ticket, e.topic, e.window, data, at=e.at.isoformat(timespec="seconds")))
+            published.append(event_payload(e, recalls.get(e.seq)))
+            yield Publication(self.topics.event, published[-1])
+        self._tell(published)
         if recalls:
             yield Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True)
         windows = {e.window for e in events if e.window is not None}
@@ -372,6 +472,21 @@ def refusal(code: str, message_ru: str, message_en: str) -> QueueError:
     exc = QueueError(message_en, message_ru)
     exc.code = code
     return exc
+
+
+def _unknown_link() -> UnknownTicket:
+    return UnknownTicket("no live ticket for this link",
+                         "Талон не найден или уже завершён. Пожалуйста, возьмите новый талон в терминале")
+
+
+def event_payload(e: Event, recalls: int | None = None) -> dict:
+    """The ``event/ticket`` payload of one event (docs/contract.md §Events); a call and a recall
+    carry ``recalls``. Head office's replay sends exactly this (``hub.hq_link``). ``at`` at full
+    precision: head office recomputes every duration from it."""
+    data = _public(e)
+    if recalls is not None:
+        data["recalls"] = recalls
+    return messages.event(e.seq, e.kind, e.ticket, e.topic, e.window, data, at=e.at.isoformat())
 
 
 def _public(e: Event) -> dict:

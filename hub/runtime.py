@@ -17,6 +17,8 @@ from pathlib import Path
 
 from broker.roles import DEVICE_ROLES, check_device_id
 from hub.brokers import EmbeddedBroker, ExternalBroker, MosquittoBroker, find_mosquitto
+from hub.dispatcher import default_public_url
+from hub.hq_link import HeadOfficeLink, hq_password
 from hub.mosquitto_files import HUB_USER, Device
 from hub.service import Hub
 from queue_core.config import OfficeConfig
@@ -41,6 +43,7 @@ class RuntimeSettings:
     hub_password: str | None = None        # for an external broker
     web_port: int | None = 8080            # None: no web server
     web_host: str = "127.0.0.1"
+    public_url: str | None = None          # ticket pages when [web] public_url is not set (None: this host)
     clock: Callable[[], datetime] | None = None
     extra_devices: list[Device] = field(default_factory=list)   # e.g. the demo's simulated devices
 
@@ -50,6 +53,8 @@ class OfficeRuntime:
         self.s = settings
         self._start_web = start_web
         self.db = QueueDatabase(settings.database_url, settings.config)
+        self.hq = settings.config.hq     # the link to head office is the file's, never the web's settings
+        self.hq_link: HeadOfficeLink | None = None
         self._use_saved_settings()
         self.broker = None
         self.hub: Hub | None = None
@@ -96,6 +101,9 @@ class OfficeRuntime:
         s = self.s
         hub_password = s.hub_password or os.environ.get("TALON_HUB_PASSWORD")
         username = HUB_USER
+        if self.hq is not None and not s.broker_url and (s.broker_kind == "amqtt" or not find_mosquitto()):
+            raise SystemExit("[hq]: the embedded broker cannot bridge to head office; install mosquitto "
+                             "(apt install mosquitto) or leave out the [hq] section")
         if s.broker_url:
             self.broker = ExternalBroker(s.broker_url)
         elif s.broker_kind == "amqtt" or (s.broker_kind == "auto" and not find_mosquitto()):
@@ -104,11 +112,16 @@ class OfficeRuntime:
         else:
             hub_password = new_password()          # a fresh secret for the hub user at every start
             self._users = self._broker_users(hub_password)
-            self.broker = MosquittoBroker(s.data_dir, s.listen, s.port, self._users, office=s.config.office_id)
+            self.broker = MosquittoBroker(s.data_dir, s.listen, s.port, self._users, office=s.config.office_id,
+                                          hq=self.hq, hq_password=hq_password(s.data_dir) if self.hq else None)
         self.broker.start()
         log.info("broker ready at %s (%s)", self.broker.url, type(self.broker).__name__)
-        self.hub = Hub(self.db, self.broker.url, username=username, password=hub_password, clock=s.clock)
+        self.hub = Hub(self.db, self.broker.url, username=username, password=hub_password, clock=s.clock,
+                       public_url=s.public_url or default_public_url(s.web_port or 8080))
         self.hub.start()
+        if self.hq is not None:
+            self.hq_link = HeadOfficeLink(self.db, self.hub.conn)
+            self.hq_link.start()
         threading.Thread(target=self._watch_directory, args=(hub_password,), daemon=True,
                          name="hub-directory").start()
         if s.web_port is not None and self._start_web is not None:
@@ -143,6 +156,8 @@ class OfficeRuntime:
         self._stop.set()
         if self.web is not None:
             self.web.shutdown()
+        if self.hq_link is not None:
+            self.hq_link.stop()
         if self.hub is not None:
             self.hub.stop()
         if self.broker is not None:

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from broker.mqtt import MqttConnection
 from broker.topics import Topics
-from hub.dispatcher import Dispatcher, Publication
+from hub.dispatcher import Dispatcher, Listener, Publication
 from storage.queue_db import QueueDatabase
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,8 @@ _STOP = object()
 class Hub:
     def __init__(self, db: QueueDatabase, broker_url: str, *, username: str | None = None,
                  password: str | None = None, clock: Callable[[], datetime] | None = None,
-                 refresh_s: float = REFRESH_S):
-        self.dispatcher = Dispatcher(db, clock=clock)
+                 refresh_s: float = REFRESH_S, public_url: str | None = None):
+        self.dispatcher = Dispatcher(db, clock=clock, public_url=public_url)
         self.topics = Topics(db.config.office_id)
         self.refresh_s = refresh_s
         self.commands_handled = 0
@@ -117,4 +117,27 @@ class Hub:
     def run_on_writer(self, fn: Callable[[], Iterable[Publication] | None]) -> None:
         """Run ``fn`` as the dispatcher's writer, between commands; publish what it returns."""
         self._chores.put(fn)
+
+    # ------------------------------------------------------------------ in-process parts (the web)
+    def visitor_leave(self, token: str) -> dict:
+        """«Я ухожу» from the visitor's phone page: applied as the single writer, like a device
+        command, and published the same way. Returns the ticket's payload (contract ``Ticket``);
+        raises ``QueueError`` (``unknown_ticket``, ``illegal_transition``) for a refusal."""
+        with self._lock:
+            ticket, pubs = self.dispatcher.visitor_leave(token)
+            self._publish(pubs)
+        return ticket
+
+    def announce(self, text: str) -> None:
+        """The announcement to everyone waiting (``state/notice``, retained and kept in the
+        database); empty text clears it. Raises ``QueueError`` (``bad_schema``) for a bad text."""
+        with self._lock:
+            self._publish(self.dispatcher.announce(text))
+
+    def add_listener(self, callback: Listener) -> None:
+        """``callback(items)`` after each committed change (the published events) and after an
+        announcement (``{"kind": "notice", ...}``): see ``Dispatcher.add_listener``. It runs on
+        the writer's thread under its lock, so it must only hand the items over (a queue)."""
+        with self._lock:
+            self.dispatcher.add_listener(callback)
 

@@ -18,6 +18,7 @@ from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.button import Button
+from kivy.uix.widget import Widget
 
 from kiosk.presenter import KioskOptions, KioskPresenter, KioskView, Screen
 
@@ -26,6 +27,7 @@ KV_FILE = Path(__file__).with_name("kiosk.kv")
 KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "erase", "submit")  # 4 columns, 3 rows
 DEFAULT_DIAGONAL_IN = 10.1   # the recommended kiosk panel (docs/deploy.md)
 TARGET_MM = 16.0             # touch targets: 15 mm and a little margin
+QR_MAX_MM = 90.0             # the code on screen: a phone 25–40 cm away reads it whole
 LARGE_TEXT = 1.3             # the large-text mode scales all type by this
 IDLE_SCREENS = (Screen.ATTRACT, Screen.OUT_OF_SERVICE)
 
@@ -37,6 +39,53 @@ class ChoiceButton(Button):
     enabled = BooleanProperty(True)
 
 
+class QrCode(Widget):
+    """``url`` as a QR code, square in the widget, each module a whole number of pixels
+    (sharp edges scan best), black on white with its quiet zone."""
+
+    url = StringProperty("")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.texture = None
+        self.modules = 0          # modules per side, quiet zone included
+        self.bind(url=self._make_texture, pos=self._draw, size=self._draw)
+
+    def _make_texture(self, *_args) -> None:
+        from kivy.graphics.texture import Texture
+
+        from kiosk.qr import qr_matrix, rgba_rows_bottom_up
+
+        self.texture, self.modules = None, 0
+        if self.url:
+            matrix = qr_matrix(self.url)
+            self.modules = len(matrix)
+            texture = Texture.create(size=(self.modules, self.modules), colorfmt="rgba")
+            texture.blit_buffer(rgba_rows_bottom_up(matrix), colorfmt="rgba", bufferfmt="ubyte")
+            texture.mag_filter = texture.min_filter = "nearest"
+            self.texture = texture
+        self._draw()
+
+    def code_rect(self) -> tuple[float, float, float, float]:
+        """(x, y, side, module) of the drawn code in the widget's coordinates."""
+        if not self.modules:
+            return self.x, self.y, 0, 0
+        module = max(1, int(min(self.width, self.height) // self.modules))
+        side = module * self.modules
+        return int(self.center_x - side / 2), int(self.center_y - side / 2), side, module
+
+    def _draw(self, *_args) -> None:
+        from kivy.graphics import Color, Rectangle
+
+        self.canvas.clear()
+        if self.texture is None:
+            return
+        x, y, side, _ = self.code_rect()
+        with self.canvas:
+            Color(1, 1, 1, 1)
+            Rectangle(texture=self.texture, pos=(x, y), size=(side, side))
+
+
 class KioskApp(App):
     vm = ObjectProperty(None, rebind=True)
     # Sizes the kv file uses, from the window and the screen's real DPI (see _resize).
@@ -46,6 +95,7 @@ class KioskApp(App):
     pad = NumericProperty(16)
     gap = NumericProperty(12)
     number_size = NumericProperty(160)  # the ticket number on screen
+    qr_max = NumericProperty(530)       # the largest QR code on screen, px (QR_MAX_MM at dpi)
     wide = BooleanProperty(True)        # landscape: things side by side
     choice_cols = NumericProperty(2)
     choice_h = NumericProperty(1.2)     # a choice button, in touch targets
@@ -60,6 +110,7 @@ class KioskApp(App):
         self.bus = bus
         self.printer = printer
         self.printer_poll_s = printer_poll_s
+        self.speaker = speaker            # hardware.speech.Speaker: its thread is stopped with the app
         self.presenter = KioskPresenter(bus, printer, options=options, speaker=speaker)
         self.vm = self.presenter.view()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk")
@@ -138,9 +189,19 @@ class KioskApp(App):
             event.cancel()
         self._worker.shutdown(wait=False, cancel_futures=True)
         self.bus.stop()
+        if hasattr(self.speaker, "stop"):
+            self.speaker.stop()
         from kivy.core.window import Window
         Window.unbind(size=self._on_window_size)
+        self._forget_kv_bindings()
         Builder.unload_file(str(KV_FILE))     # another app in this process must not get the kiosk's rules
+
+    def _forget_kv_bindings(self) -> None:
+        """Take the kv rules' bindings off the kiosk's widgets: a layout or a view still due
+        on Kivy's clock would run them with ``app`` meaning the next app in this process."""
+        if self.screens is not None:
+            for widget in [self.screens, *(w for screen in self.screens.screens for w in screen.walk())]:
+                Builder.unbind_widget(widget.uid)
 
     def _poll_printer_when_idle(self) -> None:
         # A printer that came back (paper refilled) or went away is noticed without a visitor.
@@ -164,6 +225,7 @@ class KioskApp(App):
         base = max(0.6, min(1.6, width / 1280, height / 800) if wide else min(1.6, width / 1000))
         self.k = base * (LARGE_TEXT if self.contrast else 1.0)
         self.target = max(TARGET_MM / 25.4 * self.dpi, 60 * self.k)
+        self.qr_max = QR_MAX_MM / 25.4 * self.dpi
         self.pad = 12 * base
         self.gap = 10 * base
         self.wide = wide
@@ -175,6 +237,8 @@ class KioskApp(App):
 
     # --- drawing -----------------------------------------------------------------------------
     def show(self, view: KioskView) -> None:
+        if self._stopping:
+            return      # a view scheduled before the stop
         self.vm = view
         if view.large_text != self.contrast:
             self.contrast = view.large_text

@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--paper-width", type=int, choices=(384, 576), default=576,
                    help="printable width in dots: 384 for 58 mm paper, 576 for 80 mm (default 576)")
     p.add_argument("--qr", choices=("auto", "native", "image", "none"), default="auto",
-                   help="QR code with the office site: native if the profile has it (auto)")
+                   help="QR code with the ticket's page (the office site without it): native if the "
+                        "profile has it (auto)")
     p.add_argument("--no-cut", action="store_true", help="never send the cut command")
     p.add_argument("--baudrate", type=int, default=9600, help="serial printers only")
     k = parser.add_argument_group("kiosk")
@@ -45,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="seconds without a touch before going back to the start (default 45)")
     k.add_argument("--ticket-display", type=float, default=8.0, metavar="S",
                    help="seconds «Возьмите, пожалуйста, талон» stays on screen (default 8)")
+    k.add_argument("--phone-display", type=float, default=30.0, metavar="S",
+                   help="seconds the ticket's QR code stays on screen when not printed (default 30)")
     k.add_argument("--printer-poll", type=float, default=10.0, metavar="S",
                    help="seconds between printer status reads while idle (default 10)")
     k.add_argument("--fullscreen", action="store_true", help="fill the screen, hide the cursor")
@@ -77,7 +80,8 @@ def printer_from_args(args: argparse.Namespace):
 def options_from_args(args: argparse.Namespace):
     from kiosk.presenter import KioskOptions
 
-    return KioskOptions(ticket_display_s=args.ticket_display, idle_timeout_s=args.idle_timeout,
+    return KioskOptions(ticket_display_s=args.ticket_display, phone_display_s=args.phone_display,
+                        idle_timeout_s=args.idle_timeout,
                         lang=args.lang, large_print=args.large_print)
 
 

@@ -126,7 +126,8 @@ def ticket_layout(ticket: Ticket, config: ConfigState, lang: str, now: datetime)
         priority=ticket.kind == "priority",
         booking_time=booking_time(ticket, config),
         footer_lines=tuple(footer),
-        qr_text=office.site or None,
+        qr_text=ticket.url or office.site or None,   # the ticket's live page; without the web, the site
+        live_page=bool(ticket.url),
         lang=lang,
         assisted=ticket.assisted,
     )

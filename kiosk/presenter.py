@@ -7,6 +7,9 @@ Rules it keeps:
 * a ticket is printed only when the hub issued it (``issue``/``checkin`` replied ok);
 * the printer is checked *before* asking the hub, so no ticket is issued that cannot
   be printed; when printing still fails the number stays on screen with a reprint;
+* «Без печати — на телефон» (or a printer that cannot print, once the hub has shown
+  that it serves the visitors' phone pages): the ticket is issued as usual, nothing is
+  printed, and the screen shows the QR code of the ticket's page (``Ticket.url``);
 * a refused or unanswered command leaves nothing half-done and says why, politely;
 * an unanswered ``issue``/``checkin`` is kept with its command id: «Повторить», or the
   visitor tapping the same topic/code again, re-sends it with the SAME id, so a hub that
@@ -52,6 +55,7 @@ class Screen(str, Enum):
     PRINTING = "printing"
     TICKET = "ticket"
     PRINT_FAILED = "print_failed"
+    PHONE = "phone"               # the ticket's QR code on screen instead of paper
     MESSAGE = "message"
     UNREACHABLE = "unreachable"   # the hub did not answer: «Повторить» / «Вызов персонала»
     OUT_OF_SERVICE = "out_of_service"
@@ -60,6 +64,8 @@ class Screen(str, Enum):
 @dataclass(frozen=True)
 class KioskOptions:
     ticket_display_s: float = 8.0     # «Возьмите, пожалуйста, талон», then back to start
+    phone_display_s: float = 30.0     # the QR code on screen: time to open the camera, not much more
+                                      # (the next visitor must not scan someone else's ticket)
     message_display_s: float = 15.0   # refusals and errors
     idle_timeout_s: float = 45.0      # nobody touched the screen
     request_timeout_s: float = 3.0    # the issue: "hub unreachable" said politely within 3 s
@@ -88,6 +94,10 @@ class KioskView:
     ticket_number: str = ""
     ticket_topic: str = ""
     ticket_lines: tuple[str, ...] = ()
+    ticket_url: str = ""              # the ticket's live page (the QR code on the phone screen)
+    phone_note: str = ""              # why the ticket is on the screen when the visitor wanted paper
+    paperless_offered: bool = False   # «Без печати — на телефон» is a choice now
+    paperless: bool = False           # this ticket will not be printed (chosen, or no paper)
     large_text: bool = False          # high-contrast large-text mode
 
     def t(self, key: str) -> str:
@@ -120,6 +130,9 @@ class KioskPresenter:
         self.checkin_code = ""
         self.message = ("", "")
         self.ticket_layout: TicketLayout | None = None
+        self.phone_pages = False          # the hub's last ticket had a page (url): paperless is possible
+        self.paperless = False            # this visitor chose «Без печати — на телефон»
+        self.phone_note = ""
         self.pending: tuple[str, dict, str] | None = None   # (op, args, command id) not answered yet
         self._screen_since = monotonic()
         self._last_touch = monotonic()
@@ -166,7 +179,13 @@ class KioskPresenter:
     # --- printer health -----------------------------------------------------------------
     @property
     def tickets_stopped(self) -> bool:
+        """No printed tickets: the printer cannot print."""
         return not self.printer_state.can_print
+
+    @property
+    def can_issue(self) -> bool:
+        """A ticket can be handed out: on paper, or on the phone when the hub serves its page."""
+        return not self.tickets_stopped or self.phone_pages
 
     def poll_printer(self, force_publish: bool = False) -> PrinterState:
         """Read the printer now (the app calls this every few seconds when idle)."""
@@ -178,8 +197,8 @@ class KioskPresenter:
         self.printer_state = state
         if changed or force_publish:
             self.publish_status()
-        if self.tickets_stopped and self.screen in (Screen.ATTRACT, Screen.SEGMENT, Screen.TOPICS,
-                                                    Screen.CHECKIN, Screen.PRIORITY):
+        if not self.can_issue and self.screen in (Screen.ATTRACT, Screen.SEGMENT, Screen.TOPICS,
+                                                  Screen.CHECKIN, Screen.PRIORITY):
             self._go(Screen.OUT_OF_SERVICE)
         elif was_stopped and not self.tickets_stopped and self.screen == Screen.OUT_OF_SERVICE:
             self.ticket_layout = None
@@ -245,10 +264,26 @@ class KioskPresenter:
         self.checkin_code = self.checkin_code[:-1]
         self._changed()
 
-    def submit_checkin(self) -> None:
+    def submit_checkin(self, paperless: bool = False) -> None:
+        """«Готово», or «Без печати — на телефон» (``paperless``) under the keypad."""
         self.touch()
         if self.checkin_code:
+            self.paperless = bool(paperless) and self.phone_pages
             self._issue("checkin", {"code": self.checkin_code})
+
+    def toggle_paperless(self) -> None:
+        """«Без печати — на телефон» on the topic screen: the next topic tapped is not printed."""
+        self.touch()
+        if self.phone_pages:
+            self.paperless = not self.paperless
+            self._changed()
+
+    def phone_instead(self) -> None:
+        """The ticket could not be printed: show its QR code instead (when it has a page)."""
+        self.touch()
+        layout = self.ticket_layout
+        if layout is not None and layout.live_page and self.screen == Screen.PRINT_FAILED:
+            self._show_phone(layout)
 
     def open_priority(self) -> None:
         self.touch()
@@ -320,15 +355,17 @@ class KioskPresenter:
         self.segment = self.priority_category = None
         self.checkin_code = ""
         self.ticket_layout = None
-        self.large_text = self.voice_used = False
+        self.large_text = self.voice_used = self.paperless = False
+        self.phone_note = ""
         self.lang = self.options.lang if self.options.lang in self.languages else self.languages[0]
-        self._go(Screen.OUT_OF_SERVICE if self.tickets_stopped else Screen.ATTRACT)
+        self._go(Screen.ATTRACT if self.can_issue else Screen.OUT_OF_SERVICE)
 
     def tick(self) -> None:
         """Called about once a second: timeouts back to the start, and the clock."""
         now = self._monotonic()
         on_screen, idle = now - self._screen_since, now - self._last_touch
         if (self.screen == Screen.TICKET and on_screen >= self.options.ticket_display_s) \
+                or (self.screen == Screen.PHONE and on_screen >= self.options.phone_display_s) \
                 or (self.screen == Screen.MESSAGE and on_screen >= self.options.message_display_s) \
                 or (self.screen not in (Screen.ATTRACT, Screen.OUT_OF_SERVICE, Screen.PRINTING)
                     and idle >= self.options.idle_timeout_s):
@@ -346,16 +383,17 @@ class KioskPresenter:
         if not self.connected:
             self._show_message(text(self.lang, "sorry"), text(self.lang, "hub_unreachable"))
             return False
-        if self.tickets_stopped:
+        if not self.can_issue:
             self._go(Screen.OUT_OF_SERVICE)
             return False
         return True
 
     def _issue(self, op: str, args: dict) -> None:
         self.poll_printer()  # never let the hub issue a ticket this printer cannot print
-        if self.tickets_stopped:
+        if not self.can_issue:
             self._go(Screen.OUT_OF_SERVICE)
             return
+        paperless = self.paperless or self.tickets_stopped
         pending = self.pending
         request_id = pending[2] if pending is not None and pending[:2] == (op, args) else new_id()
         self.pending = (op, args, request_id)
@@ -379,10 +417,14 @@ class KioskPresenter:
             log.error("the hub's %s reply has no usable ticket: %s", op, exc)
             self._show_message(text(self.lang, "sorry"), text(self.lang, "error_generic"))
             return
+        self.phone_pages = bool(ticket.url)  # a hub without the web: no paperless choice from now on
         layout = office.ticket_layout(ticket, self.config, self.lang, self._now())
         if self.large_text or self.options.large_print:
             layout = dataclasses.replace(layout, large_print=True)
-        self._print(layout)
+        if paperless and layout.live_page:
+            self._show_phone(layout)
+        else:  # printed; a paperless ticket without a page is printed all the same if it can be
+            self._print(layout)
 
     def _refusal_text(self, refusal: CommandError) -> str:
         if refusal.code in BOOKING_REFUSALS:
@@ -400,12 +442,23 @@ class KioskPresenter:
         except PrinterError as failure:
             log.error("ticket %s issued but not printed: %s", layout.number, failure)
             self._set_printer_state(failure.state)
+            if failure.state in NEEDS_STAFF and layout.live_page:
+                # No paper, but the ticket has its page: its QR code on the screen instead.
+                self._show_phone(layout, text(self.lang, "paper_failed_phone"))
+                return
             # No paper (or the cover open): nothing the visitor can do here, so only the
             # out-of-service screen, with the number that is already in the queue.
             self._go(Screen.OUT_OF_SERVICE if failure.state in NEEDS_STAFF else Screen.PRINT_FAILED)
             return
         self._set_printer_state(state)
         self._go(Screen.TICKET)
+        if self.voice_used:
+            self._say(speech.ticket_text(layout))
+
+    def _show_phone(self, layout: TicketLayout, note: str = "") -> None:
+        self.ticket_layout = layout
+        self.phone_note = note
+        self._go(Screen.PHONE)
         if self.voice_used:
             self._say(speech.ticket_text(layout))
 
@@ -449,7 +502,8 @@ class KioskPresenter:
         if not self.connected:
             return text(self.lang, "offline_banner")
         if self.tickets_stopped:
-            return text(self.lang, PRINTER_PROBLEM_KEYS.get(self.printer_state, "printer_error"))
+            problem = text(self.lang, PRINTER_PROBLEM_KEYS.get(self.printer_state, "printer_error"))
+            return f"{problem} {text(self.lang, 'paperless_only')}" if self.phone_pages else problem
         return ""
 
     def view(self) -> KioskView:
@@ -475,6 +529,10 @@ class KioskPresenter:
             ticket_number=layout.number if layout else "",
             ticket_topic=layout.topic_label if layout else "",
             ticket_lines=self._ticket_lines(),
+            ticket_url=(layout.qr_text or "") if layout and layout.live_page else "",
+            phone_note=self.phone_note,
+            paperless_offered=self.phone_pages and not self.tickets_stopped,
+            paperless=self.paperless or (self.tickets_stopped and self.phone_pages),
             large_text=self.large_text,
         )
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from kiosk.presenter import KioskView
 
 TITLE_KEYS = {"attract": "instruction", "segment": "choose_segment", "checkin": "checkin_title",
-              "priority": "priority_title", "printing": "printing"}
+              "priority": "priority_title", "printing": "printing", "phone": "phone_title"}
 ATTRACT_CHOICES = ("start", "booking", "priority", "help")
 
 
@@ -52,6 +52,9 @@ def screen_text(view: KioskView) -> str:
         said = text(lang, "say_ticket", number=spoken_number(view.ticket_number, lang),
                     topic=view.ticket_topic)
         return said if screen == "ticket" else f"{text(lang, 'print_failed_title')}. {said}"
+    if screen == "phone" and view.ticket_number:
+        said = text(lang, "say_phone", number=spoken_number(view.ticket_number, lang), topic=view.ticket_topic)
+        return " ".join(p for p in (view.phone_note, f"{text(lang, 'phone_title')}.", said) if p)
     if screen in ("message", "unreachable", "out_of_service"):
         return f"{view.message_title}. {view.message_body}"
     parts = [view.topics_title if screen == "topics" else text(lang, TITLE_KEYS.get(screen, "instruction"))]

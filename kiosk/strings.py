@@ -83,6 +83,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "assisted": "Сопровождение: сотрудник подойдёт к Вам",
         "booking_at": "Запись на {time}",
         "out_of_service_number": "Ваш талон № {number} уже в очереди, пожалуйста, запомните его.",
+        "paperless": "Без печати — на телефон",
+        "paperless_hint": "Талон не будет напечатан: после выбора темы на экране появится код "
+                          "для Вашего телефона.",
+        "paperless_only": "Талон можно получить без печати — на телефон.",
+        "issuing": "Выдаём талон…",
+        "phone_title": "Наведите камеру телефона на код",
+        "phone_body": "На телефоне откроется страница Вашего талона: очередь и приглашение к окну.",
+        "paper_failed_phone": "Талон не удалось напечатать, поэтому он здесь, на экране.",
+        "say_phone": "Ваш талон: {number}. {topic}. Код для телефона — на экране.",
     },
     "en": {
         "greeting_morning": "Good morning!",
@@ -158,6 +167,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "assisted": "Assistance: a member of staff will come to you",
         "booking_at": "Appointment at {time}",
         "out_of_service_number": "Your ticket No. {number} is already in the queue; please remember it.",
+        "paperless": "No paper — on my phone",
+        "paperless_hint": "Nothing will be printed: after you choose a topic, a code for your phone "
+                          "appears on the screen.",
+        "paperless_only": "You can still get your ticket on your phone, without paper.",
+        "issuing": "Issuing your ticket…",
+        "phone_title": "Point your phone's camera at the code",
+        "phone_body": "Your phone opens your ticket's page: the queue and your call to the window.",
+        "paper_failed_phone": "The ticket could not be printed, so here it is on the screen.",
+        "say_phone": "Your ticket: {number}. {topic}. The code for your phone is on the screen.",
     },
 }
 

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
+from urllib.parse import urlsplit
 
 from queue_core.errors import ConfigError
 from queue_core.norms import PROFILES, NormProfile
@@ -69,6 +70,27 @@ class PriorityCategory:
 
 
 @dataclass(frozen=True, slots=True)
+class HqLink:
+    """``[hq]``: this office's link to head office (docs/deploy.md, "Linking an office to head
+    office"). The password is no setting: it lives in ``hq.password`` in the data directory."""
+    url: str                # mqtts://host:8883 (mqtt:// for a lab)
+    user: str               # the office's user on the head-office broker (default: the office id)
+    cafile: str = ""        # CA of the head-office broker's certificate ("": the system's CAs)
+
+    @property
+    def tls(self) -> bool:
+        return self.url.startswith("mqtts://")
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or (8883 if self.tls else 1883)
+
+
+@dataclass(frozen=True, slots=True)
 class OfficeConfig:
     office_id: str
     name_ru: str
@@ -97,6 +119,10 @@ class OfficeConfig:
     board_min_display_s: int = 10
     notice_ru: str = ""
     notice_en: str = ""
+    public_url: str = ""                # [web] the base of the visitors' ticket pages; "" = this host's
+    region: str = ""                    # head office groups offices by region and branch
+    branch: str = ""
+    hq: HqLink | None = None            # ``[hq]``: the link to head office, if any
 
     def topic(self, code: str) -> Topic:
         from queue_core.errors import UnknownTopic
@@ -253,7 +279,7 @@ def _parse_window(i: int, w: dict, topic_codes: set[str]) -> Window:
 
 def parse_office_config(m: dict) -> OfficeConfig:
     """Validate a whole office; raise ConfigError naming the first bad key."""
-    _unknown_keys(m, {"office", "topics", "windows", "calendar", "queue", "priority", "board"}, "")
+    _unknown_keys(m, {"office", "topics", "windows", "calendar", "queue", "priority", "board", "web", "hq"}, "")
     office = _get(m, "office", "", dict)
     office_id, profile, tz, languages = _parse_office(office)
     topics = _parse_topics(_get(m, "topics", "", list), profile)
@@ -276,12 +302,26 @@ def parse_office_config(m: dict) -> OfficeConfig:
         phone=_get(office, "phone", "office", str, ""), site=_get(office, "site", "office", str, ""),
         board_history=history, board_min_display_s=_get(b, "min_display_s", "board", int, 10),
         notice_ru=_get(b, "notice", "board", str, ""), notice_en=_get(b, "notice_en", "board", str, ""),
+        public_url=_parse_web(_get(m, "web", "", dict, {})),
+        region=_get(office, "region", "office", str, ""), branch=_get(office, "branch", "office", str, ""),
+        hq=parse_hq_section(m["hq"], office_id) if "hq" in m else None,
     )
+
+
+def _parse_web(web: dict) -> str:
+    """``[web] public_url``: where visitors' phones reach this office's web server (the
+    tickets' QR codes), e.g. a reverse proxy's address; "" = this host's name and web port."""
+    _unknown_keys(web, {"public_url"}, "web")
+    url = _get(web, "public_url", "web", str, "").strip()
+    if url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise ConfigError("web.public_url", f"must be an http:// or https:// address, got {url!r}")
+    return url.rstrip("/")
 
 
 def _parse_office(office: dict) -> tuple[str, NormProfile, str, tuple[str, ...]]:
     """``[office]``: (id, norm profile, time zone, languages)."""
-    _unknown_keys(office, {"id", "name", "name_en", "timezone", "profile", "languages", "phone", "site"}, "office")
+    _unknown_keys(office, {"id", "name", "name_en", "timezone", "profile", "languages", "phone", "site",
+                           "region", "branch"}, "office")
     office_id = _get(office, "id", "office", str)
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", office_id):
         raise ConfigError("office.id", f"must be 1-32 latin letters, digits, '-' or '_', got {office_id!r}")
@@ -372,6 +412,29 @@ def _parse_priority(pr: dict, profile: NormProfile) -> tuple[str, tuple[Priority
             raise ConfigError(p, "must be a table")
         cats.append(PriorityCategory(_get(c, "code", p, str), _get(c, "name", p, str), _get(c, "name_en", p, str, c.get("name", ""))))
     return mode, tuple(cats)
+
+
+_HQ_URL = re.compile(r"^mqtts?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
+_HQ_USER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def parse_hq_section(hq: Any, office_id: str) -> HqLink:
+    """``[hq]`` (``url``, ``user``, ``cafile``) of the office file, or of the file ``talon setup
+    hub --hq`` writes."""
+    if not isinstance(hq, dict):
+        raise ConfigError("hq", "must be a table")
+    _unknown_keys(hq, {"url", "user", "cafile"}, "hq")
+    url = _get(hq, "url", "hq", str)
+    match = _HQ_URL.match(url)
+    if not match or not 0 < int((match.group(1) or ":1883")[1:]) < 65536:
+        raise ConfigError("hq.url", f"must look like mqtts://host:8883 (or mqtt://host:1883), got {url!r}")
+    user = _get(hq, "user", "hq", str, office_id)
+    if not _HQ_USER.match(user):
+        raise ConfigError("hq.user", f"must be 1-64 latin letters, digits, '.', '-' or '_', got {user!r}")
+    cafile = _get(hq, "cafile", "hq", str, "")
+    if any(c in cafile for c in "\n\r"):
+        raise ConfigError("hq.cafile", "must be one line")
+    return HqLink(url.rstrip("/"), user, cafile)
 
 
 def parse_office_toml(text: str) -> OfficeConfig:

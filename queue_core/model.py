@@ -47,7 +47,7 @@ class Leg:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     recalls: int = 0
-    outcome: str | None = None          # done / no_show / cancelled / transferred / terminated / needs_followup
+    outcome: str | None = None          # done / no_show / cancelled / left / transferred / terminated / needs_followup
     target_window: int | None = None    # transferred to one window: only it may call this leg
     accounts: int = 1
 

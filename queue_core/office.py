@@ -131,6 +131,17 @@ class Office:
         self._emit("cancelled", now, ticket=number, topic=t.topic)
         return t
 
+    def leave(self, number: str, now: datetime) -> Ticket:
+        """The visitor leaves the queue («Я ухожу» on the phone): only while waiting. The
+        ticket ends cancelled, its leg's outcome ``left`` (counted apart from no-shows and
+        staff cancellations); the people behind move up."""
+        t = self.ticket(number)
+        if t.state is not TicketState.WAITING:
+            raise IllegalTransition(f"ticket {number} is {t.state}, only a waiting ticket can leave the queue",
+                                    _LEAVE_REFUSED_RU[t.state].format(window=t.window))
+        self._emit("left", now, ticket=number, topic=t.topic)
+        return t
+
     # ------------------------------------------------------------------ windows
     def sign_in(self, window: int, operator: str, now: datetime) -> WindowStatus:
         s = self.window_status(window)
@@ -380,6 +391,12 @@ class Office:
         t.leg.outcome = "cancelled"
         t.leg.finished_at = e.at
 
+    def _on_left(self, e: Event) -> None:
+        t = self.tickets.pop(e.ticket_number)
+        t.state = TicketState.CANCELLED
+        t.leg.outcome = "left"
+        t.leg.finished_at = e.at
+
     def _on_operator_signed_in(self, e: Event) -> None:
         self.windows[e.window_number].operator = e.data["operator"]
 
@@ -463,6 +480,9 @@ _CLOSED_RU = {
     "cutoff": "Приём по теме «{name}» на сегодня завершён. Приносим извинения.",
     "no_window": "Сейчас нет открытых окон по теме «{name}». Пожалуйста, обратитесь к администратору.",
 }
+# why a visitor can no longer leave the queue (``leave``): they were called
+_LEAVE_REFUSED_RU = {TicketState.CALLED: "Вас уже пригласили к окну {window}. Пожалуйста, подойдите к окну",
+                     TicketState.SERVING: "Вас уже обслуживают в окне {window}"}
 # the ticket states in which each ticket op is allowed (``finish`` also from CALLED when the
 # office does not use the Start step, ``OfficeConfig.start_step``)
 _HELD_STATES = {"recall": (TicketState.CALLED,), "start": (TicketState.CALLED,),

@@ -14,7 +14,10 @@ Keys that matter:
 * ``ALERT_QUEUE_THRESHOLD`` — waiting visitors per topic that raise an alert;
 * ``BOOKING_RETENTION_DAYS`` — personal data of bookings is purged after this;
 * ``ON_SETTINGS_SAVED`` — callable(OfficeConfig) run after settings are saved (the hub's hook);
-* ``CLOCK`` — callable returning an aware ``datetime`` (tests pin the time).
+* ``CLOCK`` — callable returning an aware ``datetime`` (tests pin the time);
+* ``HQ_MODE`` — head office: the database holds many offices (filled by ``talon hq``), the
+  pages are every office's live state, rankings and the network's reports, and each office's
+  own dashboard and reports under ``/offices/<office>/`` (``server/hq_web.py``).
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ DEFAULTS = dict(
     API_TOKENS=(),
     ON_SETTINGS_SAVED=None,
     CLOCK=None,
+    HQ_MODE=False,
 )
 
 
@@ -58,13 +62,17 @@ def create_app(config_mapping: dict | None = None) -> Flask:
         # Sessions then last as long as the process; `talon web` keeps a persistent key.
         app.config["SECRET_KEY"] = secrets.token_hex(32)
 
-    from server import api, auth, bookings, csrf, dashboard, db, i18n, reports, settings
+    from server import api, auth, bookings, csrf, dashboard, db, i18n, phone, reports, settings
     db.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
-    for module in (auth, dashboard, reports, settings, bookings, api):
-        app.register_blueprint(module.bp)
+    if app.config["HQ_MODE"]:
+        from server import hq_web
+        hq_web.init_app(app)
+    else:
+        for module in (auth, dashboard, reports, settings, bookings, api, phone):
+            app.register_blueprint(module.bp)
     _register_errors(app)
     return app
 

@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
     def _load_user():
         g.user = session.get("user")
         g.role = session.get("role")
+        g.scope = session.get("office")      # head office: the one office this user sees (None: all)
 
     app.jinja_env.globals["has_role"] = has_role
     app.jinja_env.globals["role_titles"] = ROLE_TITLES
@@ -84,7 +85,7 @@ login_required = role_required("operator")
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
         return target
-    return url_for("dashboard.index")
+    return url_for("hq.index" if current_app.config.get("HQ_MODE") else "dashboard.index")
 
 
 @bp.route("/login", methods=("GET", "POST"))
@@ -103,7 +104,7 @@ def login():
         else:
             with session_scope() as db:
                 user = authenticate(db, username, password)
-                role = user.role if user else None
+                role, scope = (user.role, user.office) if user else (None, None)
             if user is None:
                 limiter.failed(key, now)
                 error, status = _("Неверное имя пользователя или пароль."), 401
@@ -111,7 +112,7 @@ def login():
                 limiter.succeeded(key)
                 lang = session.get("lang")
                 session.clear()                    # a fresh session: no fixation
-                session.update(user=username, role=role, lang=lang or "ru")
+                session.update(user=username, role=role, office=scope, lang=lang or "ru")
                 current_app.logger.info("user %s logged in from %s", username, request.remote_addr)
                 return redirect(_safe_next(request.args.get("next")))
         current_app.logger.warning("failed login for %r from %s", username, request.remote_addr)

@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database", help="database URL (default: TALON_DATABASE_URL or <data dir>/talon.db)")
     p.add_argument("--office-config", type=Path, help="the office TOML file (default: TALON_OFFICE_CONFIG)")
     p.add_argument("--purge-now", action="store_true", help="purge expired booking personal data, then exit")
+    p.add_argument("--hq", action="store_true",
+                   help="head office: the database holds many offices (written by `talon hq run`); every office "
+                        "live, their ranking, the network's reports and each office's own pages")
 
 
 def secret_key(data_dir: Path) -> str:
@@ -70,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     mapping = {"DATABASE_URL": url, "SECRET_KEY": secret_key(data_dir)}
     if args.office_config:
         mapping["OFFICE_CONFIG_FILE"] = str(args.office_config)
+    if args.hq:
+        mapping["HQ_MODE"] = True
     try:
         app = create_app(mapping)
     except (RuntimeError, OSError) as exc:
@@ -81,9 +86,10 @@ def run(args: argparse.Namespace) -> int:
     if args.purge_now:
         print(f"purged personal data of {purge(app)} bookings")
         return 0
-    purge(app)
     stop = threading.Event()
-    threading.Thread(target=_purge_loop, args=(app, stop), daemon=True, name="booking-purge").start()
+    if not args.hq:                  # head office keeps no bookings: the offices purge their own
+        purge(app)
+        threading.Thread(target=_purge_loop, args=(app, stop), daemon=True, name="booking-purge").start()
     log.info("Talon web on http://%s:%d/ (database %s)", args.host, args.port, url.split("@")[-1])
     try:
         run_simple(args.host, args.port, app, threaded=True, use_reloader=False)

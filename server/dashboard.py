@@ -14,6 +14,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -22,12 +23,14 @@ from flask import (
     url_for,
 )
 
+from queue_core.errors import QueueError
 from server import now_utc
 from server.auth import login_required
 from server.db import office_config, session_scope
+from server.i18n import _
 from server.live import snapshot, version
 from server.report_data import operator_names
-from storage import presence
+from storage import presence, ticket_links
 
 bp = Blueprint("dashboard", __name__)
 
@@ -45,7 +48,32 @@ def current_snapshot() -> dict:
 @bp.route("/")
 @login_required
 def index():
-    return render_template("dashboard.html", snap=current_snapshot())
+    with session_scope() as db:
+        notice = ticket_links.notice(db, office_config().office_id)
+    return render_template("dashboard.html", snap=current_snapshot(), notice=notice[0] if notice else "",
+                           notice_max=ticket_links.NOTICE_MAX, can_announce=current_app.config.get("ANNOUNCE") is not None)
+
+
+@bp.route("/announcement", methods=["POST"])
+@login_required
+def announce():
+    """«Объявление для всех ожидающих»: the hub stores it and shows it on the board, on every
+    open phone page and in Telegram (the ``ANNOUNCE`` hook); empty text (or «Убрать») clears it."""
+    hook = current_app.config.get("ANNOUNCE")
+    text = "" if request.form.get("clear") else " ".join((request.form.get("text") or "").split())
+    if hook is None:
+        flash(_("Объявления здесь недоступны: веб-сервер запущен без хаба."), "error")
+    elif len(text) > ticket_links.NOTICE_MAX:
+        flash(_("Объявление не длиннее {limit} символов.").format(limit=ticket_links.NOTICE_MAX), "error")
+    else:
+        try:
+            hook(text)
+        except QueueError as exc:               # the hub refused it: say why, in its words
+            flash(exc.message_ru, "error")
+        else:
+            flash(_("Объявление показано на табло и на телефонах ожидающих.") if text else _("Объявление убрано."),
+                  "info")
+    return redirect(url_for("dashboard.index"))
 
 
 @bp.route("/snapshot.json")

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, abort, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_core.config import OfficeConfig, parse_office_toml
@@ -23,7 +23,7 @@ from storage.settings import effective_config
 class Binding:
     engine: object
     sessions: sessionmaker[Session]
-    config: OfficeConfig
+    config: OfficeConfig | None   # None at head office: each page picks its office (server/hq_web.py)
     toml: str                 # the text the config came from (the settings page edits it)
 
 
@@ -32,6 +32,9 @@ def init_app(app: Flask) -> None:
     engine = make_engine(url)
     init_db(engine)
     sessions = make_sessionmaker(engine)
+    if app.config.get("HQ_MODE"):         # many offices in one database: no office of its own
+        app.extensions["talon"] = Binding(engine, sessions, None, "")
+        return
     config, text = _initial_config(app)
     with sessions() as session:
         effective = effective_config(session, config, text)    # saved web settings win over the file
@@ -56,7 +59,15 @@ def binding() -> Binding:
 
 
 def office_config() -> OfficeConfig:
-    return binding().config
+    """The office the request is about: the app's own, or at head office the office a page
+    drills into (``g.office_config``, set by server/hq_web.py)."""
+    scoped = g.get("office_config")
+    if scoped is not None:
+        return scoped
+    config = binding().config
+    if config is None:
+        abort(404)
+    return config
 
 
 @contextmanager

@@ -60,7 +60,7 @@ EN = {
     "по дням": "by day", "итого": "total", "Сформировать": "Build", "Скачать CSV": "Download CSV",
     "Скачать XLSX": "Download XLSX", "Версия для печати": "Printable version", "Печать": "Print",
     "Талонов": "Tickets", "Обслужено": "Served", "Не явились": "No-shows", "Переведены": "Transfers",
-    "Отменены": "Cancelled", "Среднее время ожидания в очереди": "Mean wait",
+    "Отменены": "Cancelled", "Ушли до вызова": "Left before the call", "Среднее время ожидания в очереди": "Mean wait",
     "Ожидание, p90": "Wait p90", "Среднее время приёма": "Mean service", "Приём, p90": "Service p90",
     "Норматив": "Norm", "Доля в нормативе (ожидание)": "Within wait norm",
     "Доля в нормативе (приём)": "Within service norm", "Ожидание": "Wait", "Приём": "Service",
@@ -207,3 +207,64 @@ def _(text: str) -> str:
 def name_of(obj) -> str:
     """A topic's (or office's) name in the current language."""
     return obj.name_en if current_language() == "en" and getattr(obj, "name_en", "") else obj.name_ru
+
+
+# the visitor's ticket page (server/phone.py, server/phone_state.py, templates/phone*.html)
+EN.update({
+    "Ваш талон": "Your ticket", "Талон": "Ticket", "Объявление": "Announcement", "Действия": "Actions",
+    "Язык": "Language", "Перед Вами": "Ahead of you", "Ожидаемое время": "Expected wait",
+    "Пожалуйста, ожидайте вызова": "Please wait to be called", "Пожалуйста, ожидайте вызова.": "Please wait to be called.",
+    "Вас перевели к окну {window}.": "You have been transferred to window {window}.",
+    "Вас перевели: тема «{topic}».": "You have been transferred: topic «{topic}».",
+    "Талон {number} — пройдите к окну {window}": "Ticket {number} — please go to window {window}",
+    "Вас ждут. Спасибо, что подождали!": "You are expected. Thank you for waiting!",
+    "Вас приглашают повторно. Пожалуйста, пройдите к окну {window}.":
+        "You are being called again. Please go to window {window}.",
+    "Вас обслуживают в окне {window}": "You are being served at window {window}",
+    "Ваша очередь совсем скоро": "Your turn is very soon",
+    "Сейчас нет открытых окон по Вашей теме: время ожидания уточняется":
+        "No window for your topic is open right now: the wait will be known soon",
+    "Обслуживание завершено": "Your visit is complete", "Спасибо, что пришли! Хорошего дня.":
+        "Thank you for coming! Have a good day.",
+    "Вы вышли из очереди": "You have left the queue",
+    "Спасибо, что предупредили. Если понадобится, возьмите новый талон.":
+        "Thank you for letting us know. If you need to, please take a new ticket.",
+    "Талон закрыт: Вы не подошли на вызов": "The ticket is closed: you did not come when called",
+    "Если Вы ещё в офисе, пожалуйста, обратитесь к сотруднику или возьмите новый талон.":
+        "If you are still in the office, please ask a member of staff or take a new ticket.",
+    "Талон отменён": "The ticket was cancelled", "Талон больше не действует": "The ticket is no longer valid",
+    "Если Вам нужна помощь, пожалуйста, обратитесь к сотруднику.": "If you need help, please ask a member of staff.",
+    "Включить звук и вибрацию при вызове": "Turn on sound and vibration for the call",
+    "Уведомить в Telegram": "Notify me in Telegram", "Я ухожу": "I am leaving",
+    "Вы уверены, что хотите выйти из очереди? Талон будет закрыт.":
+        "Are you sure you want to leave the queue? The ticket will be closed.",
+    "Да, я ухожу": "Yes, I am leaving", "Нет, остаться": "No, stay", "Хорошо, иду": "OK, on my way",
+    "Вы вышли из очереди. Спасибо, что предупредили!": "You have left the queue. Thank you for letting us know!",
+    "Выйти из очереди с телефона здесь нельзя. Пожалуйста, скажите об этом сотруднику.":
+        "The queue cannot be left from the phone here. Please tell a member of staff.",
+    "Выйти из очереди с телефона здесь нельзя. Если Вы уходите, пожалуйста, скажите об этом сотруднику.":
+        "The queue cannot be left from the phone here. If you are leaving, please tell a member of staff.",
+    "Сейчас выйти из очереди с телефона нельзя. Пожалуйста, скажите об этом сотруднику.":
+        "The queue cannot be left from the phone now. Please tell a member of staff.",
+    "Нет связи. Переподключаемся…": "No connection. Reconnecting…",
+    "Страница обновляется сама. Держите её открытой — при вызове телефон подаст сигнал.":
+        "This page updates by itself. Keep it open: the phone will signal when you are called.",
+    "Талон не найден": "Ticket not found",
+    "Этот талон не найден или действовал в другой день. Пожалуйста, проверьте ссылку или возьмите новый "
+    "талон в терминале.":
+        "This ticket was not found or was for another day. Please check the link or take a new ticket at the kiosk.",
+    "Слишком много запросов с Вашего устройства. Пожалуйста, подождите минуту и обновите страницу.":
+        "Too many requests from your device. Please wait a minute and reload the page.",
+    # the dashboard's announcement form
+    "Объявление для всех ожидающих": "Announcement to everyone waiting", "Текст объявления": "Announcement text",
+    "Показать объявление": "Show the announcement", "Убрать объявление": "Remove the announcement",
+    "Сейчас показано": "Shown now", "Объявления нет.": "No announcement.",
+    "Объявление показано на табло и на телефонах ожидающих.":
+        "The announcement is shown on the board and on the phones of everyone waiting.",
+    "Объявление убрано.": "The announcement is removed.",
+    "Объявление не длиннее {limit} символов.": "The announcement is at most {limit} characters.",
+    "Не длиннее {limit} символов; появится на табло и на телефонах ожидающих.":
+        "At most {limit} characters; it appears on the board and on the phones of everyone waiting.",
+    "Объявления здесь недоступны: веб-сервер запущен без хаба.":
+        "Announcements are not available here: the web server runs without the hub.",
+})

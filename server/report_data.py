@@ -173,10 +173,11 @@ def noshows_report(session: Session, config: OfficeConfig, args, today: date) ->
         tables.append(Table(f"{_('Неявки и переводы')}: {_(GROUP_LABELS[group])}", [
             ("key", _(GROUP_LABELS[group]).capitalize(), "text"), ("tickets", _("Талонов"), "int"),
             ("no_shows", _("Не явились"), "int"), ("no_show_share", "Доля неявок", "share"),
-            ("transfers", _("Переведены"), "int"), ("cancelled", _("Отменены"), "int")],
+            ("transfers", _("Переведены"), "int"), ("cancelled", _("Отменены"), "int"),
+            ("left", _("Ушли до вызова"), "int")],
             [dict(key=key_label(x.key, group, config), tickets=x.tickets, no_shows=x.no_shows,
                   no_show_share=round(x.no_shows / x.tickets, 4) if x.tickets else None,
-                  transfers=x.transfers, cancelled=x.cancelled) for x in figures]))
+                  transfers=x.transfers, cancelled=x.cancelled, left=x.left) for x in figures]))
     return Report("noshows", _("Неявки и переводы"), period.label, tables, [], "period",
                   dict(period.args(), **{k: str(v) for k, v in f.items()}))
 
@@ -356,7 +357,7 @@ def monthly_data(session: Session, config: OfficeConfig, year: int, month: int) 
     return {
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "topics": [{"code": f.key, "tickets": f.tickets, "served": f.served, "transferred": f.transfers,
-                    "no_show": f.no_shows, "mean_wait_min": f.mean_wait_min, "p90_wait_min": f.p90_wait_min,
+                    "no_show": f.no_shows, "left": f.left, "mean_wait_min": f.mean_wait_min, "p90_wait_min": f.p90_wait_min,
                     "wait_norm_min": _float(f.wait_norm_min), "within_wait_norm_share": f.within_wait_norm_share,
                     "wait_verdict": _verdict(f.wait_compliant), "mean_service_min": f.mean_service_min,
                     "p90_service_min": f.p90_service_min, "service_norm_min": _float(f.service_norm_min),

@@ -23,7 +23,8 @@ class WebServer:
 
 def start_web_server(db, host: str, port: int, hub=None, data_dir: Path | None = None) -> WebServer:
     """Serve the dashboard for ``db`` (a ``QueueDatabase``); settings saved on the web
-    reach the running hub, which republishes ``state/config`` to every device."""
+    reach the running hub, which republishes ``state/config`` to every device, and so do a
+    visitor's «Я ухожу» (``VISITOR_LEAVE``) and the staff's announcement (``ANNOUNCE``)."""
     from server import create_app
     from server.cli import purge, secret_key
 
@@ -33,6 +34,12 @@ def start_web_server(db, host: str, port: int, hub=None, data_dir: Path | None =
     if hub is not None:
         mapping["CLOCK"] = hub.dispatcher.clock
         mapping["ON_SETTINGS_SAVED"] = hub.apply_config
+        # the visitor's phone and the staff's announcement change queue state: the hub's single
+        # writer applies them (``Hub.visitor_leave(token) -> Ticket payload``, ``Hub.announce(text)``;
+        # both raise ``QueueError`` for a refusal); the current announcement is read from the
+        # database (``storage.ticket_links.notice``)
+        mapping["VISITOR_LEAVE"] = hub.visitor_leave
+        mapping["ANNOUNCE"] = hub.announce
     app = create_app(mapping)
     purge(app)
     server = make_server(host, port, app, threaded=True)
@@ -45,3 +52,20 @@ def start_office_web(runtime) -> WebServer:
     """The dashboard beside a running hub: ``OfficeRuntime(..., start_web=start_office_web)``."""
     s = runtime.s
     return start_web_server(runtime.db, s.web_host, s.web_port, hub=runtime.hub, data_dir=s.data_dir)
+
+
+def start_hq_web(database_url: str, host: str, port: int, data_dir: Path | None = None,
+                 clock=None) -> WebServer:
+    """Head office's web (``HQ_MODE``) over the database ``talon hq`` fills: every office
+    live, their ranking, the network's reports and each office's own pages. ``clock``: the
+    time the pages take as now (``talon demo --offices`` runs office time faster)."""
+    from server import create_app
+    from server.cli import secret_key
+
+    mapping = {"DATABASE_URL": database_url, "HQ_MODE": True, "CLOCK": clock}
+    if data_dir is not None:
+        mapping["SECRET_KEY"] = secret_key(data_dir)
+    server = make_server(host, port, create_app(mapping), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="hq-web", daemon=True)
+    thread.start()
+    return WebServer(server, thread)

@@ -15,6 +15,7 @@ from storage.models import UserRow
 
 ROLES = ("operator", "head", "admin")
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_OFFICE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MIN_PASSWORD = 8
 # A hash to compare against when the user does not exist, so timing does not tell.
 _DUMMY_HASH = generate_password_hash("not-a-password")
@@ -24,16 +25,21 @@ class UserError(ValueError):
     pass
 
 
-def add_user(session: Session, username: str, password: str, role: str) -> UserRow:
+def add_user(session: Session, username: str, password: str, role: str, office: str | None = None) -> UserRow:
+    """``office``: at head office, the one office this user sees (an office head); None sees
+    every office (a head-office analyst). An office's own web ignores it."""
     if not _NAME.match(username):
         raise UserError("username: 1-64 latin letters, digits, '_', '.', '@' or '-'")
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password must be at least {MIN_PASSWORD} characters")
+    if office is not None and not _OFFICE.match(office):
+        raise UserError("office: 1-32 latin letters, digits, '_' or '-'")
     if users.get(session, username) is not None:
         raise UserError(f"user {username!r} already exists")
-    return users.add(session, username, generate_password_hash(password), role, datetime.now(timezone.utc))
+    return users.add(session, username, generate_password_hash(password), role, datetime.now(timezone.utc),
+                     office=office)
 
 
 def remove_user(session: Session, username: str) -> bool:

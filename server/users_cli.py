@@ -17,6 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add.add_argument("name")
     add.add_argument("--role", choices=("operator", "head", "admin"), required=True)
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("--office", help="head office: the one office this user sees (default: every office)")
     sub.add_parser("list", help="list users and their roles")
     rm = sub.add_parser("remove", help="remove a user")
     rm.add_argument("name")
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             if args.users_command == "list":
                 for u in list_users(session):
                     print(f"{u.username}\t{u.role}\t{'active' if u.active else 'disabled'}\t"
-                          f"{u.created_at:%Y-%m-%d}")
+                          f"{u.created_at:%Y-%m-%d}" + (f"\toffice {u.office}" if u.office else ""))
                 return 0
             if args.users_command == "remove":
                 if not remove_user(session, args.name):
@@ -56,11 +57,11 @@ def run(args: argparse.Namespace) -> int:
             if password is None:
                 return 1
             try:
-                add_user(session, args.name, password, args.role)
+                add_user(session, args.name, password, args.role, office=args.office)
             except UserError as exc:
                 print(f"cannot add user: {exc}")
                 return 1
-            print(f"added {args.name} ({args.role})")
+            print(f"added {args.name} ({args.role}" + (f", office {args.office})" if args.office else ")"))
             return 0
     finally:
         engine.dispose()

@@ -33,6 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="the same seed gives the same day at any --speed")
     p.add_argument("--exit", action="store_true",
                    help="end when the simulated day ends (default: the dashboard stays up until Ctrl-C)")
+    p.add_argument("--offices", type=int, default=0,
+                   help="a network instead: N offices (light office simulators, each with its own mosquitto "
+                        "bridged to head office) and their head office (broker, ingest, web on --web-port)")
+    p.add_argument("--database", help="with --offices: head office's database URL (default: SQLite in the data dir)")
 
 
 def _web_login(demo) -> tuple[str, str] | None:
@@ -59,6 +63,9 @@ def _open_board(demo, data: Path) -> subprocess.Popen | None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
+    if args.offices:
+        from simulation.hq_demo import run as run_network
+        return run_network(args)
     from queue_core.config import office_from_profile
     from simulation.demo import Demo
     if not args.verbose:      # the live status line is the demo's voice; -v brings the logs back

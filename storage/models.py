@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -187,6 +187,7 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))              # operator / head / admin
     created_at: Mapped[datetime] = mapped_column(EpochTime)
     active: Mapped[bool] = mapped_column(default=True)
+    office: Mapped[str | None] = mapped_column(String(32))      # head office: the one office this user sees (None: all)
 
 
 class SettingRow(Base):
@@ -245,3 +246,60 @@ class LegRollupRow(Base):
     format: Mapped[int]
     built_at: Mapped[float] = mapped_column(Float)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TicketLinkRow(Base):
+    """A ticket's address for the visitor's phone (``storage.ticket_links``): a random token,
+    the ticket it opens, the page's language and, when the visitor asked for it, the
+    Telegram chat told of the turn (forgotten when the ticket ends)."""
+    __tablename__ = "ticket_links"
+    __table_args__ = (UniqueConstraint("office", "day", "number", name="uq_ticket_link_per_ticket"),
+                      Index("ix_ticket_links_office_chat", "office", "chat_id"))
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    office: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))
+    number: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(EpochTime)
+    ended_at: Mapped[datetime | None] = mapped_column(EpochTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))      # the ticket's last leg outcome once ended
+    lang: Mapped[str] = mapped_column(String(2), default="ru")
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    notified_ahead: Mapped[bool] = mapped_column(default=False)
+    notified_call_seq: Mapped[int | None]
+
+
+class OfficeValueRow(Base):
+    """Small per-office values the hub keeps across restarts outside the versioned settings:
+    the announcement to everyone waiting, the office's Telegram bot name."""
+    __tablename__ = "office_values"
+
+    office: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(EpochTime)
+
+
+class HqOfficeRow(Base):
+    """Head office (``storage.hq``): an office whose events reach this database, its grouping
+    (head company → regional branch → office) and how far its events are applied."""
+    __tablename__ = "hq_offices"
+
+    office: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    region: Mapped[str | None] = mapped_column(String(100))
+    branch: Mapped[str | None] = mapped_column(String(100))
+    first_seen: Mapped[datetime | None] = mapped_column(EpochTime)
+    last_seen: Mapped[datetime | None] = mapped_column(EpochTime)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HqConfigRow(Base):
+    """Head office: each version of an office's configuration (its TOML) and when it took
+    effect, so a month's report uses the norms in force that month."""
+    __tablename__ = "hq_configs"
+
+    office: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    valid_from: Mapped[datetime] = mapped_column(EpochTime)
+    toml: Mapped[str] = mapped_column(Text)

@@ -23,7 +23,7 @@ from queue_core.config import OfficeConfig
 from queue_core.errors import QueueError
 from queue_core.model import Event
 from queue_core.office import Office
-from storage import commands, directory, events, presence
+from storage import commands, directory, events, presence, ticket_links
 from storage.bookings import Bookings
 from storage.engine import init_db, make_engine, make_sessionmaker
 from storage.store import QueueStore
@@ -59,6 +59,25 @@ class UnitOfWork:
 
     def recent_commands(self, limit: int) -> list[tuple[str, str]]:
         return commands.recent_keys(self.session, self.office_id, limit)
+
+    # the visitor's phone: ticket links (storage.ticket_links)
+    def create_link(self, day: str, number: str, at: datetime) -> str:
+        return ticket_links.create(self.session, self.office_id, day, number, at)
+
+    def end_link(self, day: str, number: str, at: datetime, outcome: str | None) -> None:
+        ticket_links.end(self.session, self.office_id, day, number, at, outcome)
+
+    def link(self, token: str) -> ticket_links.Link | None:
+        return ticket_links.find(self.session, token)
+
+    def purge_links(self, before_day: str) -> int:
+        return ticket_links.purge(self.session, self.office_id, before_day)
+
+    def set_notice(self, text: str, at: datetime) -> None:
+        ticket_links.set_notice(self.session, self.office_id, text, at)
+
+    def notice(self) -> tuple[str, datetime] | None:
+        return ticket_links.notice(self.session, self.office_id)
 
     # start-up views and device health
     def directory(self) -> tuple[dict[str, directory.DeviceEntry], dict[str, str]]:

@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import LegRollupRow
 
-FORMAT = 1
+FORMAT = 2                          # 2: the counts gained ``left`` (issue 14); older rows are built again
 DAY_MAX_S = 25 * 3600 + 60          # the longest local day (a DST change), for the invalidation range
 _R = cast(Table, LegRollupRow.__table__)
 

@@ -51,7 +51,8 @@ class Figures:
     served: int = 0
     no_shows: int = 0
     transfers: int = 0
-    cancelled: int = 0
+    cancelled: int = 0           # by staff
+    left: int = 0                # the visitor left the queue before the call («Я ухожу» on the phone)
     mean_wait_min: float | None = None
     p90_wait_min: float | None = None
     mean_service_min: float | None = None
@@ -112,20 +113,20 @@ def summarize(rows, config: OfficeConfig, group: str = "topic") -> list[Figures]
         key = _key(r, group, tz)
         a = acc.get(key)
         if a is None:
-            a = acc[key] = [0, 0, 0, 0, 0, [], [], []]
+            a = acc[key] = _new_acc()
         a[0] += 1
         if r.outcome in _COUNTED:
             a[_COUNTED[r.outcome]] += 1
         if r.outcome in _WAITED and r.wait_s is not None:
             wait_s = max(0.0, r.wait_s)       # rows stored before waits were floored
-            a[5].append(wait_s / 60)
-            a[7].append((wait_s + (r.walk_s or 0)) / 60)
+            a[WAITS].append(wait_s / 60)
+            a[TO_SERVICE].append((wait_s + (r.walk_s or 0)) / 60)
         if r.outcome in _SERVED:
             a[1] += 1
         if r.outcome in _WAITED and r.service_s is not None:
             # a per-account norm (АтомЭнергоСбыт) judges service per personal account; the wait never
             per_account = group == "topic" and key in topics and topics[key].per_account
-            a[6].append(r.service_s / 60 / (max(1, r.accounts or 1) if per_account else 1))
+            a[SERVICES].append(r.service_s / 60 / (max(1, r.accounts or 1) if per_account else 1))
     return [_figures_of(key, _series_of(acc[key]), topics.get(key) if group == "topic" else None)
             for key in sorted(acc, key=_order)]
 
@@ -147,7 +148,16 @@ _TIME_GROUPS = ("hour", "day", "month")
 _COLUMN_GROUPS = {"topic": LegRow.topic, "window": LegRow.window, "operator": LegRow.operator,
                   "segment": LegRow.segment}
 _WAITED = frozenset(MEASURED)
-_COUNTED = {"no_show": 2, "transferred": 3, "cancelled": 4}    # accumulator slots (see ``_gather``)
+# An accumulator per key: the counts [tickets, served, no_shows, transfers, cancelled, left],
+# then the minute values [waits, services, waits until service] (lists, or ``Series`` once
+# filed, with the services per account after them: ``_file``).
+COUNTS = 6
+WAITS, SERVICES, TO_SERVICE, PER_ACCOUNT = COUNTS, COUNTS + 1, COUNTS + 2, COUNTS + 3
+_COUNTED = {"no_show": 2, "transferred": 3, "cancelled": 4, "left": 5}    # their count slots
+
+
+def _new_acc() -> list:
+    return [0] * COUNTS + [[], [], []]
 _SERVED = frozenset(SERVED)
 
 
@@ -231,8 +241,8 @@ def _kth(runs: list, k: int) -> float:  # noqa: C901 (one selection loop; split,
 
 def _series_of(a: list) -> list:
     """A list accumulator (minutes as lists) as one with ``Series`` (each list one run)."""
-    out = a[:5]
-    for values in a[5:8]:
+    out = a[:COUNTS]
+    for values in a[COUNTS:COUNTS + 3]:
         values.sort()
         s = Series()
         s.add(values, values, len(values))
@@ -312,10 +322,10 @@ def _merge(into: dict[str, dict], part: dict[str, dict]) -> None:
         for key, a in acc.items():
             t = target.get(key)
             if t is None:
-                t = target[key] = [0, 0, 0, 0, 0, [], [], []]
-            for i in range(5):
+                t = target[key] = _new_acc()
+            for i in range(COUNTS):
                 t[i] += a[i]
-            for i in (5, 6, 7):
+            for i in (WAITS, SERVICES, TO_SERVICE):
                 t[i].extend(a[i])
 
 
@@ -351,7 +361,7 @@ class _All:
 def _gather(conn, tz: ZoneInfo, office: str, start: datetime, end: datetime, groups, per_account,  # noqa: C901 (the hot loop of every report: once per leg and grouping, so no calls inside)
             **filters) -> dict:
     """One query and one pass: per grouping, key -> [tickets, served, no-shows, transfers,
-    cancelled, waits, services, waits until service] (minutes); a service of a topic in
+    cancelled, left, waits, services, waits until service] (minutes); a service of a topic in
     ``per_account`` counts per personal account in the topic grouping."""
     keyed = [g for g in groups if g in _COLUMN_GROUPS]
     timed = [g for g in groups if g in _TIME_GROUPS]
@@ -365,10 +375,10 @@ def _gather(conn, tz: ZoneInfo, office: str, start: datetime, end: datetime, gro
             q = q.where(getattr(LegRow, column) == filters[column])
     rows = conn.execute(q).all()
 
-    # per grouping: key -> [tickets, served, no_shows, transfers, cancelled, waits, services, to_service]
+    # per grouping: key -> [tickets, served, no_shows, transfers, cancelled, left, waits, services, to_service]
     accs: dict[str, dict] = {g: {} for g in groups}
     local: dict[int, datetime] = {}          # quarter-hours -> local time (every real UTC offset is whole quarters)
-    slots = [(g, 5 + i) for i, g in enumerate(keyed)]
+    slots = [(g, 5 + i) for i, g in enumerate(keyed)]     # the row's columns after the five selected
     time_slot = 5 + len(keyed)
     total = accs.get("total")
     for row in rows:
@@ -395,7 +405,7 @@ def _gather(conn, tz: ZoneInfo, office: str, start: datetime, end: datetime, gro
         for acc, key, by_topic in keys:
             a = acc.get(key)
             if a is None:
-                a = acc[key] = [0, 0, 0, 0, 0, [], [], []]
+                a = acc[key] = [0, 0, 0, 0, 0, 0, [], [], []]
             a[0] += 1
             if outcome == "no_show":
                 a[2] += 1
@@ -403,13 +413,15 @@ def _gather(conn, tz: ZoneInfo, office: str, start: datetime, end: datetime, gro
                 a[4] += 1
             elif outcome == "transferred":
                 a[3] += 1
+            elif outcome == "left":
+                a[5] += 1
             if wait is not None:
-                a[5].append(wait)
-                a[7].append(to_service)
+                a[6].append(wait)
+                a[8].append(to_service)
             if served:
                 a[1] += 1
             if service is not None:
-                a[6].append(service / max(1, accounts or 1) if by_topic and key in per_account else service)
+                a[7].append(service / max(1, accounts or 1) if by_topic and key in per_account else service)
     return accs
 
 
@@ -432,12 +444,13 @@ def _day_parts(conn, tz: ZoneInfo, office: str, start: datetime, end: datetime) 
     for part in _FIGURE_PARTS:
         entries = []
         for key, a in raw[part].items():
-            waits, services = sorted(a[5]), sorted(a[6])
-            per_account = sorted(by_account[key][6]) if part == "topic" else None
+            waits, services = sorted(a[WAITS]), sorted(a[SERVICES])
+            per_account = sorted(by_account[key][SERVICES]) if part == "topic" else None
             if per_account == services:
                 per_account = None
-            entries.append((key, a[:5], [waits, services, per_account],
-                            [exact_sum(waits), exact_sum(services), exact_sum(per_account or ()), exact_sum(a[7])]))
+            entries.append((key, a[:COUNTS], [waits, services, per_account],
+                            [exact_sum(waits), exact_sum(services), exact_sum(per_account or ()),
+                             exact_sum(a[TO_SERVICE])]))
         parts[part] = entries
     totals, per_account_totals = _visit_totals(conn, office, start, end)
     totals.sort()
@@ -449,24 +462,24 @@ def _day_parts(conn, tz: ZoneInfo, office: str, start: datetime, end: datetime) 
 
 def _file(accs: dict[str, dict], parts: dict[str, list]) -> None:
     """Add one day's (or live stretch's) parts to the groupings' accumulators
-    ``[tickets, served, no_shows, transfers, cancelled, waits, services, to_service,
+    ``[tickets, served, no_shows, transfers, cancelled, left, waits, services, to_service,
     services per account]`` (``Series``)."""
     for group, acc in accs.items():
         for key, counts, lists, sums in parts[_PART_OF[group]]:
             k = "total" if group == "total" else str(key)[:7] if group == "month" else key
             a = acc.get(k)
             if a is None:
-                a = acc[k] = [0, 0, 0, 0, 0, Series(), Series(), Series(), Series()]
-            for i in range(5):
+                a = acc[k] = [0] * COUNTS + [Series(), Series(), Series(), Series()]
+            for i in range(COUNTS):
                 a[i] += counts[i]
             waits, services, per_account = lists
-            a[5].add(waits, sums[0], len(waits))
-            a[6].add(services, sums[1], len(services))
-            a[7].add(None, sums[3], len(waits))
+            a[WAITS].add(waits, sums[0], len(waits))
+            a[SERVICES].add(services, sums[1], len(services))
+            a[TO_SERVICE].add(None, sums[3], len(waits))
             if per_account is None:
-                a[8].add(services, sums[1], len(services))
+                a[PER_ACCOUNT].add(services, sums[1], len(services))
             else:
-                a[8].add(per_account, sums[2], len(per_account))
+                a[PER_ACCOUNT].add(per_account, sums[2], len(per_account))
 
 
 def _days(session: Session, config: OfficeConfig, start: datetime, end: datetime, parts: set[str]):
@@ -527,10 +540,11 @@ def roll_up(session: Session, config: OfficeConfig, start: datetime, end: dateti
 
 
 def _figures_of(key, a: list, topic) -> Figures:
-    """The figures of one key's accumulator (``Series`` in slots 5-8, see ``_file``)."""
-    f = Figures(key=key, tickets=a[0], served=a[1], no_shows=a[2], transfers=a[3], cancelled=a[4])
-    waits, to_service = a[5], a[7]
-    services = a[8] if topic is not None and topic.per_account and a[8] is not None else a[6]
+    """The figures of one key's accumulator (``Series`` from slot ``WAITS`` on, see ``_file``)."""
+    f = Figures(key=key, tickets=a[0], served=a[1], no_shows=a[2], transfers=a[3], cancelled=a[4], left=a[5])
+    waits, to_service = a[WAITS], a[TO_SERVICE]
+    per_account = a[PER_ACCOUNT]
+    services = per_account if topic is not None and topic.per_account and per_account is not None else a[SERVICES]
     f.mean_wait_min, f.p90_wait_min = _r(waits.mean()), _r(waits.p90())
     f.mean_service_min, f.p90_service_min = _r(services.mean()), _r(services.p90())
     f.mean_wait_to_service_min = _r(to_service.mean())

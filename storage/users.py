@@ -13,9 +13,12 @@ def get(session: Session, username: str) -> UserRow | None:
     return session.get(UserRow, username)
 
 
-def add(session: Session, username: str, password_hash: str, role: str, at: datetime) -> UserRow:
-    """Store a new user (the caller checked the name is free, and commits)."""
-    row = UserRow(username=username, password_hash=password_hash, role=role, created_at=at, active=True)
+def add(session: Session, username: str, password_hash: str, role: str, at: datetime,
+        office: str | None = None) -> UserRow:
+    """Store a new user (the caller checked the name is free, and commits); ``office``: at head
+    office, the one office the user sees (None: every office)."""
+    row = UserRow(username=username, password_hash=password_hash, role=role, created_at=at, active=True,
+                  office=office)
     session.add(row)
     return row
 

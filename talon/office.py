@@ -16,6 +16,7 @@ __all__ = ["add_arguments", "run"]
 
 def run(args: argparse.Namespace) -> int:
     from host.watchdog import Heartbeat, notify_ready
+    from hub.notifier import start_for_hub
     from hub.runtime import OfficeRuntime, RuntimeSettings
     from server.serve import start_office_web
 
@@ -28,10 +29,13 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     runtime.start()
+    notifier = start_for_hub(runtime.hub, folder, args.telegram_api_url, args.telegram_ahead)
     notify_ready("hub running")
     heartbeat = Heartbeat(lambda: runtime.hub.healthy).start()
     print(f"Talon hub for office {config.office_id!r}: broker {runtime.broker_url}, database {url}", flush=True)
     stop.wait()
     heartbeat.stop()
+    if notifier is not None:
+        notifier.stop()
     runtime.stop()
     return 0

@@ -360,3 +360,26 @@ def test_window_display_seq_gap_rereads_its_window(win):
     bus.set_state("window/2", window_state(ticket="К007", seq=3), deliver=False)
     bus.emit(called(3, "К007", 1))                           # another window's call shows the gap
     assert bus.rereads == ["window/2"] and p.model.ticket == "К007"
+
+
+def notice(seq, text, at=None):
+    return {"v": 1, "seq": seq, "text": text, "at": at or NOW.isoformat()}
+
+
+def test_board_shows_the_staff_announcement_in_place_of_the_notice(hall):
+    bus, clock, announcer, p, models = hall
+    bus.set_state("notice", notice(3, "Окно 3 закрыто до 14:00"))
+    assert (p.model.notice, p.model.announcement) == ("Окно 3 закрыто до 14:00", True)
+    bus.set_state("notice", {"v": 1, "seq": 4, "text": 42})             # malformed: ignored, kept
+    assert p.model.notice == "Окно 3 закрыто до 14:00"
+    bus.set_state("notice", notice(5, ""))                               # cleared: the configured one again
+    assert (p.model.notice, p.model.announcement) == ("Ведётся видео- и аудиозапись", False)
+
+
+def test_board_ignores_a_visitor_leaving_the_queue(hall):
+    bus, clock, announcer, p, models = hall
+    bus.emit(called(1, "А015", 3))
+    before = p.model
+    bus.emit({"v": 1, "seq": 2, "at": NOW.isoformat(), "kind": "left", "ticket": "А016", "topic": "A",
+              "window": None, "data": {}})
+    assert p.model == before and announcer.calls == [("А015", 3, False)] and p.resyncs == 0

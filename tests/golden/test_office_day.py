@@ -184,7 +184,7 @@ def test_the_report_command_prints_the_same_json(golden, tmp_path, capsys):
         assert printed == monthly_data(s, db.config, 2026, 11)
     assert list(printed) == ["period", "topics", "visits", "total"]
     assert list(printed["topics"][0]) == [
-        "code", "tickets", "served", "transferred", "no_show", "mean_wait_min", "p90_wait_min", "wait_norm_min",
+        "code", "tickets", "served", "transferred", "no_show", "left", "mean_wait_min", "p90_wait_min", "wait_norm_min",
         "within_wait_norm_share", "wait_verdict", "mean_service_min", "p90_service_min", "service_norm_min",
         "service_verdict"]
     assert list(printed["visits"]) == ["count", "mean_total_min", "max_total_min", "total_norm_max_min",

@@ -88,6 +88,60 @@ def test_printer_qr_as_image_on_a_printer_without_native_qr():
     assert b"\x1d(k" not in data and GS_V_0 in data
 
 
+TICKET_URL = "http://talon.mek.example.ru:8080/t/q8mVx2Lr0-aZ7eKfN1sYtB4wHc9pUdJ3oGiE5lRkQ6A"
+
+
+def _store_qr_data(text: str) -> bytes:
+    """ESC/POS ``GS ( k`` function 180: store the QR code's data (what the printer encodes)."""
+    payload = text.encode("utf-8")
+    return b"\x1d(k" + (len(payload) + 3).to_bytes(2, "little") + b"\x31\x50\x30" + payload
+
+
+def test_printer_native_qr_carries_the_tickets_page():
+    data = compose_ticket(layout(qr_text=TICKET_URL, live_page=True), PrinterSettings(profile="TM-T20II"))
+    assert _store_qr_data(TICKET_URL) in data
+    # «Следите за очередью на телефоне» printed under the code, in the ticket's code page
+    hint = "Следите за очередью на телефоне".encode("cp866")
+    assert data.index(_store_qr_data(TICKET_URL)) < data.index(hint)
+    assert data.index(ESC_T_17) < data.index(hint)
+
+
+@pytest.mark.parametrize("profile,cyrillic,width", [("POS-5890", "cp866_59", 384), ("POS-5890", "image", 384),
+                                                   ("default", "image", 576)])
+def test_printer_image_qr_modules_are_the_tickets_page(profile, cyrillic, width):
+    from qrcode.constants import ERROR_CORRECT_L
+
+    from tests.kiosk.qr_reading import expected_modules, raster_images, read_modules
+
+    data = compose_ticket(layout(qr_text=TICKET_URL, live_page=True),
+                          PrinterSettings(profile=profile, cyrillic=cyrillic, paper_width_px=width, qr="image"))
+    assert b"\x1d(k" not in data
+    images = raster_images(data)
+    qr_image = images[1] if cyrillic == "image" else images[0]   # after the ticket's own picture
+    # python-escpos draws the code with qrcode at error correction L (its default)
+    assert read_modules(qr_image) == expected_modules(TICKET_URL, ERROR_CORRECT_L)
+    assert read_modules(qr_image) != expected_modules("mek.example.ru", ERROR_CORRECT_L)
+    if cyrillic == "image":      # the hint under the code is a picture too: three pictures in all
+        assert len(images) == 3
+    else:
+        assert "Следите за очередью на телефоне".encode("cp866") in data.split(b"\x1dv0")[-1]
+
+
+def test_printer_english_hint_under_the_qr():
+    data = compose_ticket(layout(qr_text=TICKET_URL, live_page=True, lang="en", number="A015"),
+                          PrinterSettings(profile="TM-T20II"))
+    assert data.index(_store_qr_data(TICKET_URL)) < data.index(b"Follow the queue on your phone")
+
+
+def test_printer_site_qr_has_no_phone_hint():
+    # no page for this ticket (the office has no web): the code is the office site, no promise
+    data = compose_ticket(layout(qr_text="example.ru"), PrinterSettings(profile="TM-T20II"))
+    assert _store_qr_data("example.ru") in data
+    assert "Следите".encode("cp866") not in data
+    assert "Следите".encode("cp866") not in compose_ticket(
+        layout(qr_text=TICKET_URL, live_page=True), PrinterSettings(qr="none"))
+
+
 def test_printer_qr_none_prints_no_code():
     data = compose_ticket(layout(qr_text="https://example.ru"), PrinterSettings(qr="none"))
     assert b"\x1d(k" not in data and GS_V_0 not in data
@@ -217,13 +271,18 @@ def test_printer_image_never_cuts_a_word(width, large_print):
     assert any("8\u00a0800\u00a0000-00-00" in line for line in phone_lines)  # phone unbroken
 
 
-@pytest.mark.parametrize("width,max_mm", [(576, 100), (384, 100)])
-def test_printer_ticket_length_with_qr(width, max_mm):
-    lay = layout(topic_label=LONG_TOPIC, office_name="Офис-центр ООО «МЭК»", qr_text="mek.example.ru",
+@pytest.mark.parametrize("width", [576, 384])
+@pytest.mark.parametrize("page", [False, True], ids=["site", "ticket-page"])
+def test_printer_ticket_length_with_qr(width, page):
+    # The ticket's page is a longer text than the site: a larger code and the hint under it
+    # make the ticket ~7 mm longer (a 43-character token; ~5 mm with 22 characters).
+    max_mm = 110 if page else 100
+    qr = dict(qr_text=TICKET_URL, live_page=True) if page else dict(qr_text="mek.example.ru")
+    lay = layout(topic_label=LONG_TOPIC, office_name="Офис-центр ООО «МЭК»", **qr,
                  footer_lines=("Контактный центр: 8\u00a0800\u00a0000-00-00", "Сайт: mek.example.ru"))
     data = compose_ticket(lay, PrinterSettings(cyrillic="image", paper_width_px=width, qr="image"))
     heights = _raster_heights(data)
-    assert len(heights) == 2  # the ticket and its QR code
+    assert len(heights) == (3 if page else 2)  # the ticket, its QR code (and the hint under it)
     assert sum(heights) / PRINTER_DPI * 25.4 <= max_mm
 
 

@@ -36,7 +36,7 @@ def hub(mqtt_broker, tmp_path):
     conn = mqtt_broker.connection("hub")
     conn.start()
     conn.wait_connected(5)
-    for topic in ("config", "queue", "board", "window/1", "window/2"):
+    for topic in ("config", "queue", "board", "notice", "window/1", "window/2"):
         conn.clear_retained(h.topics.state(topic)).wait_for_publish(2)
     conn.stop()
 

@@ -29,11 +29,13 @@ BOOKING_REFUSALS = {"0000": "booking_not_found", "1111": "booking_too_early", "2
 
 
 class Hub:
-    """Answers ``issue`` and ``checkin`` the way the dispatcher does."""
+    """Answers ``issue`` and ``checkin`` the way the dispatcher does; with ``page_base`` set
+    (the office's web serves the visitors' pages) each ticket has its ``url``."""
 
-    def __init__(self):
+    def __init__(self, page_base: str | None = None):
         self.issued: list[dict] = []
         self.slot_start = "2025-03-12T11:00:00+05:00"
+        self.page_base = page_base
 
     def __call__(self, op: str, args: dict) -> dict:
         if op == "issue":
@@ -52,12 +54,17 @@ class Hub:
                   "kind": kind, "state": "waiting", "issued_at": "2025-03-12T10:42:00+05:00",
                   "people_ahead": 3, "eta_min": 11.5, "window": None, "recalls": 0,
                   "priority_category": category}
+        if self.page_base:
+            ticket["url"] = f"{self.page_base}/t/tok{len(self.issued) + 15}-Xq8mVx2Lr0aZ7eKfN1sYtB"
         self.issued.append(ticket)
         return ticket
 
 
-def office_bus() -> FakeBus:
-    bus = FakeBus(handler=Hub())
+PAGE_BASE = "http://talon.mek.example.ru:8080"
+
+
+def office_bus(page_base: str | None = None) -> FakeBus:
+    bus = FakeBus(handler=Hub(page_base))
     bus.set_state("config", CONFIG)
     bus.set_state("queue", QUEUE)
     return bus

@@ -34,17 +34,23 @@ def mek_config() -> dict:
     return config
 
 
+PAGE_URL = "http://talon.mek.example.ru:8080/t/q8mVx2Lr0-aZ7eKfN1sYtB4wHc9pUdJ3oGiE5lRkQ6A"
+
+
 def mek_bus(config: dict) -> FakeBus:
+    """The hub; ``bus.pages = True``: the office's web serves the tickets' pages (``url``)."""
     topics = {t["code"]: t for t in config["topics"]}
 
     def hub(op, args):
         topic = topics.get(args.get("topic"), config["topics"][-1])
         booking = {"kind": "booking", "slot_start": "2025-03-12T11:00:00+03:00"} if op == "checkin" else {}
+        page = {"url": PAGE_URL} if bus.pages else {}
         return {"ticket": {"number": f"{topic['prefix']}015", "topic": topic["code"], "kind": args.get("kind"),
                            "issued_at": "2025-03-12T10:42:00+03:00", "people_ahead": 3, "eta_min": 11.5,
-                           **booking}}
+                           **booking, **page}}
 
     bus = FakeBus(handler=hub)
+    bus.pages = False
     bus.set_state("config", config)
     queue = {code: {"waiting": 3, "eta_min": 11.5, "accepting": True, "reason": None} for code in topics}
     queue["B"] = {"waiting": 0, "eta_min": 0, "accepting": False, "reason": "cutoff"}
@@ -120,6 +126,33 @@ def walk(app, name: str, problems: dict):
     yield from go("poll_printer", screen="out_of_service")
     app.printer.state = PrinterState.OK
     yield from go("poll_printer", screen="attract", label="attract-4")
+    # the office's web serves the tickets' pages: the printed ticket teaches the kiosk, then paperless
+    app.bus.pages = True
+    yield from go("choose_topic", "F", screen="ticket", label="ticket-with-page")
+    yield from go("begin", screen="segment", label="segment-4")
+    yield from go("choose_segment", "b2c", screen="topics", label="topics-paperless-offered")
+    app.do("toggle_paperless")
+    yield from until(lambda: app.vm.paperless, "paperless")
+    check("topics-paperless-on")
+    yield from go("choose_topic", "F", screen="phone")
+    yield from go("open_checkin", screen="checkin", label="checkin-paperless")
+    for digit in "4821":
+        app.do("press_digit", digit)
+    yield from go("submit_checkin", True, screen="phone", label="phone-booking")
+    app.printer.fail_next = PrinterState.ERROR
+    yield from go("go_home", screen="attract", label="attract-7")
+    yield from go("begin", screen="segment", label="segment-5")
+    yield from go("choose_segment", "b2c", screen="topics", label="topics-5")
+    yield from go("choose_topic", "F", screen="print_failed", label="print-failed-with-page")
+    yield from go("phone_instead", screen="phone", label="phone-instead")
+    app.printer.state = PrinterState.PAPER_OUT
+    app.do("poll_printer")
+    yield from go("go_home", screen="attract", label="attract-paper-out")
+    yield from go("begin", screen="segment", label="segment-paper-out")
+    yield from go("choose_segment", "b2c", screen="topics", label="topics-paper-out")
+    yield from go("choose_topic", "F", screen="phone", label="phone-paper-out")
+    app.printer.state = PrinterState.OK
+    yield from go("go_home", screen="attract", label="attract-6")
     # the high-contrast large-text mode, and English
     app.do("toggle_large_text")
     yield from until(lambda: app.contrast, "large text")
@@ -127,11 +160,22 @@ def walk(app, name: str, problems: dict):
     yield from go("open_priority", screen="priority", label="priority-large")
     yield from go("choose_priority_category", "disabled", screen="topics", label="topics-large")
     yield from go("choose_topic", "F", screen="ticket", label="ticket-large")
+    yield from go("begin", screen="segment", label="segment-large")
+    yield from go("choose_segment", "b2c", screen="topics", label="topics-large-2")
+    app.do("toggle_paperless")
+    yield from until(lambda: app.vm.paperless, "paperless")
+    check("topics-paperless-large")
+    yield from go("choose_topic", "F", screen="phone", label="phone-large")
     yield from go("go_home", screen="attract", label="attract-5")
     app.do("switch_language")
     yield from until(lambda: app.vm.lang == "en", "English")
     check("attract-en")
     yield from go("open_priority", screen="priority", label="priority-en")
+    yield from go("choose_priority_category", "disabled", screen="topics", label="topics-en")
+    app.do("toggle_paperless")
+    yield from until(lambda: app.vm.paperless, "paperless")
+    check("topics-paperless-en")
+    yield from go("choose_topic", "F", screen="phone", label="phone-en")
 
 
 @pytest.mark.kivy

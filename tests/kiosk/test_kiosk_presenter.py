@@ -7,7 +7,7 @@ from broker.errors import CommandError, HubUnreachable
 from hardware.printer_fake import FakePrinter
 from hardware.printer_status import PrinterState
 from kiosk.presenter import KioskOptions, KioskPresenter, Screen
-from tests.kiosk.office_fixture import CONFIG, office_bus
+from tests.kiosk.office_fixture import CONFIG, PAGE_BASE, office_bus
 
 OFFICE_TZ = timezone(timedelta(hours=5))
 
@@ -613,3 +613,201 @@ def test_kiosk_keeps_its_state_when_the_hub_sends_garbage(kiosk, bus):
     bus.set_state("config", {"v": 1, "topics": [{"name": "no code"}]})
     bus.set_state("queue", {"v": 1, "topics": {"A": {"waiting": "many"}}})
     assert kiosk.view() == before and kiosk.config.topics
+
+
+# --- the ticket on the phone (issue 14): its page in the QR code, paperless on request ------------
+@pytest.fixture
+def web_bus():
+    return office_bus(PAGE_BASE)
+
+
+@pytest.fixture
+def web_kiosk(web_bus, printer, clock):
+    presenter = KioskPresenter(web_bus, printer, options=KioskOptions(ticket_display_s=8, idle_timeout_s=45,
+                                                                      phone_display_s=30),
+                               monotonic=clock.monotonic, now=lambda: clock.now)
+    presenter.start()
+    return presenter
+
+
+def take_printed_ticket(kiosk):
+    """The first visitor: the kiosk learns from the reply that the hub serves ticket pages."""
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    assert kiosk.view().screen == Screen.TICKET
+    kiosk.go_home()
+
+
+def test_kiosk_printed_ticket_qr_is_the_tickets_page(web_kiosk, printer):
+    take_printed_ticket(web_kiosk)
+    layout = printer.layouts[-1]
+    assert layout.qr_text == f"{PAGE_BASE}/t/tok15-Xq8mVx2Lr0aZ7eKfN1sYtB" and layout.live_page
+    assert layout.qr_text.encode() in printer.jobs[-1]          # the default profile prints it natively
+    assert "Следите за очередью на телефоне".encode("cp866") in printer.jobs[-1]
+
+
+def test_kiosk_printed_ticket_qr_falls_back_to_the_site_without_a_page(kiosk, printer):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    kiosk.choose_topic("A")
+    assert printer.layouts[-1].qr_text == "mek.example.ru" and not printer.layouts[-1].live_page
+    assert "Следите".encode("cp866") not in printer.jobs[-1]
+
+
+def test_kiosk_offers_paperless_only_once_the_hub_has_given_a_page(web_kiosk, kiosk, printer):
+    for presenter in (web_kiosk, kiosk):
+        presenter.begin()
+        presenter.choose_segment("b2c")
+        assert not presenter.view().paperless_offered          # not known yet: never promised
+        presenter.toggle_paperless()
+        assert not presenter.view().paperless
+        presenter.choose_topic("A")
+        presenter.go_home()
+    assert web_kiosk.view().paperless_offered                  # its hub gave the ticket a page
+    assert not kiosk.view().paperless_offered                  # this hub has no web
+
+
+def test_kiosk_paperless_topic_shows_the_code_and_prints_nothing(web_kiosk, web_bus, printer, clock):
+    take_printed_ticket(web_kiosk)
+    web_kiosk.begin()
+    web_kiosk.choose_segment("b2c")
+    web_kiosk.toggle_paperless()
+    view = web_kiosk.view()
+    assert view.paperless and "Талон не будет напечатан" in view.t("paperless_hint")
+    web_kiosk.choose_topic("A")
+    view = web_kiosk.view()
+    assert view.screen == Screen.PHONE
+    assert len(printer.jobs) == 1                               # only the first visitor's
+    assert web_bus.sent[-1] == ("issue", {"topic": "A", "kind": "walk_in", "segment": "b2c"})  # issued as usual
+    assert view.ticket_url == f"{PAGE_BASE}/t/tok16-Xq8mVx2Lr0aZ7eKfN1sYtB"
+    assert view.ticket_number == "А016" and view.ticket_topic == "Консультация"
+    assert "Перед Вами в очереди: 3 чел." in view.ticket_lines
+    assert "Ориентировочное время ожидания: ~12 мин" in view.ticket_lines
+    assert view.t("phone_title") == "Наведите камеру телефона на код"
+    clock.advance(10)
+    web_kiosk.tick()
+    assert web_kiosk.view().screen == Screen.PHONE              # longer than a printed ticket's 8 s
+    clock.advance(20)
+    web_kiosk.tick()
+    view = web_kiosk.view()
+    assert view.screen == Screen.ATTRACT and not view.paperless and not view.ticket_url
+
+
+def test_kiosk_paperless_checkin(web_kiosk, printer):
+    take_printed_ticket(web_kiosk)
+    web_kiosk.open_checkin()
+    assert web_kiosk.view().paperless_offered
+    for digit in "4821":
+        web_kiosk.press_digit(digit)
+    web_kiosk.submit_checkin(True)
+    view = web_kiosk.view()
+    assert view.screen == Screen.PHONE and view.ticket_url.endswith("/t/tok16-Xq8mVx2Lr0aZ7eKfN1sYtB")
+    assert "Запись на 11:00" in view.ticket_lines
+    assert len(printer.jobs) == 1
+    web_kiosk.go_home()
+    assert web_kiosk.view().screen == Screen.ATTRACT and not web_kiosk.paperless
+
+
+def test_kiosk_paperless_without_a_page_in_the_reply_prints_and_stops_offering(web_kiosk, web_bus, printer):
+    take_printed_ticket(web_kiosk)
+    web_bus.handler.page_base = None                            # the office's web was switched off
+    web_kiosk.begin()
+    web_kiosk.choose_segment("b2c")
+    web_kiosk.toggle_paperless()
+    web_kiosk.choose_topic("A")
+    assert web_kiosk.view().screen == Screen.TICKET             # the visitor still gets a ticket
+    assert len(printer.jobs) == 2
+    web_kiosk.go_home()
+    assert not web_kiosk.view().paperless_offered
+
+
+def test_kiosk_paper_out_offers_the_phone_when_the_hub_gives_pages(web_kiosk, web_bus, printer):
+    take_printed_ticket(web_kiosk)
+    printer.state = PrinterState.PAPER_OUT
+    web_kiosk.poll_printer()
+    view = web_kiosk.view()
+    assert view.screen == Screen.ATTRACT                        # not out of service: there is the phone
+    assert view.banner == "Закончилась бумага для талонов. Талон можно получить без печати — на телефон."
+    assert web_bus.statuses[-1]["tickets"] == "stopped"          # printed tickets are stopped
+    web_kiosk.begin()
+    web_kiosk.choose_segment("b2c")
+    view = web_kiosk.view()
+    assert view.paperless and not view.paperless_offered        # no choice to make: only the phone
+    web_kiosk.choose_topic("A")
+    assert web_kiosk.view().screen == Screen.PHONE
+    assert len(printer.jobs) == 1 and len(web_bus.sent) == 2
+    web_kiosk.go_home()
+    web_kiosk.open_checkin()
+    for digit in "4821":
+        web_kiosk.press_digit(digit)
+    web_kiosk.submit_checkin()                                  # «Готово»: on the phone too
+    assert web_kiosk.view().screen == Screen.PHONE and len(printer.jobs) == 1
+
+
+def test_kiosk_paper_out_and_the_web_gone_is_out_of_service_again(web_kiosk, web_bus, printer):
+    take_printed_ticket(web_kiosk)
+    printer.state = PrinterState.PAPER_OUT
+    web_kiosk.poll_printer()
+    web_bus.handler.page_base = None
+    web_kiosk.begin()
+    web_kiosk.choose_segment("b2c")
+    web_kiosk.choose_topic("A")
+    view = web_kiosk.view()
+    assert view.screen == Screen.OUT_OF_SERVICE and "А016" in view.message_body  # the number, said once
+    web_kiosk.go_home()
+    assert web_kiosk.view().screen == Screen.OUT_OF_SERVICE
+
+
+def test_kiosk_paper_out_while_printing_shows_the_code_instead(web_kiosk, printer):
+    take_printed_ticket(web_kiosk)
+    web_kiosk.begin()
+    web_kiosk.choose_segment("b2c")
+    printer.fail_next = PrinterState.PAPER_OUT
+    web_kiosk.choose_topic("A")
+    view = web_kiosk.view()
+    assert view.screen == Screen.PHONE and view.ticket_number == "А016"
+    assert view.phone_note == "Талон не удалось напечатать, поэтому он здесь, на экране."
+
+
+def test_kiosk_print_failure_offers_the_phone_instead_of_a_reprint(web_kiosk, web_bus, printer):
+    take_printed_ticket(web_kiosk)
+    web_kiosk.begin()
+    web_kiosk.choose_segment("b2c")
+    printer.fail_next = PrinterState.ERROR
+    web_kiosk.choose_topic("A")
+    view = web_kiosk.view()
+    assert view.screen == Screen.PRINT_FAILED and view.ticket_url
+    web_kiosk.phone_instead()
+    assert web_kiosk.view().screen == Screen.PHONE
+    assert len(web_bus.sent) == 2                               # the same ticket, not a new one
+
+
+def test_kiosk_phone_instead_needs_a_page(kiosk, printer):
+    kiosk.begin()
+    kiosk.choose_segment("b2c")
+    printer.fail_next = PrinterState.ERROR
+    kiosk.choose_topic("A")
+    assert not kiosk.view().ticket_url
+    kiosk.phone_instead()
+    assert kiosk.view().screen == Screen.PRINT_FAILED
+
+
+def test_kiosk_paperless_in_english_and_read_aloud(web_bus, printer, clock):
+    said = []
+    presenter = KioskPresenter(web_bus, printer, monotonic=clock.monotonic, now=lambda: clock.now,
+                               speaker=lambda sentence, lang: said.append((sentence, lang)))
+    presenter.start()
+    take_printed_ticket(presenter)
+    presenter.switch_language()
+    presenter.begin()
+    presenter.choose_segment("b2c")
+    view = presenter.view()
+    assert view.t("paperless") == "No paper — on my phone"
+    presenter.toggle_paperless()
+    presenter.choose_topic("A")
+    view = presenter.view()
+    assert view.screen == Screen.PHONE and view.t("phone_title") == "Point your phone's camera at the code"
+    presenter.speak()
+    assert said[-1] == ("Point your phone's camera at the code. Your ticket: А016. Consultation. "
+                        "The code for your phone is on the screen.", "en")

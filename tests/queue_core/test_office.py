@@ -402,3 +402,48 @@ def test_out_of_order_event_is_refused(office):
     fresh = Office(office.config)
     with pytest.raises(errors.IllegalTransition, match="does not follow"):
         fresh.apply(e)
+
+
+def test_a_waiting_visitor_leaves_and_the_people_behind_move_up(office):
+    first, second = office.issue("A", T0), office.issue("A", T0)
+    office.take_events()
+    left = office.leave(first.number, T0 + minutes(2))
+    assert (left.state, left.leg.outcome, left.leg.finished_at) == (TicketState.CANCELLED, "left", T0 + minutes(2))
+    [event] = office.take_events()[0]
+    assert (event.kind, event.ticket, event.topic) == ("left", first.number, "A")
+    assert first.number not in office.tickets
+    assert office.estimate("A")[0] == 1                      # only the second is ahead of a newcomer
+    assert office.call_next(1, T0 + minutes(3)) is second    # the next call skips the one who left
+
+
+def test_leaving_is_refused_once_called_with_the_window_named(office):
+    t = office.issue("A", T0)
+    office.call_next(2, T0)
+    for then, words in ((None, "пригласили к окну 2"), ("start", "обслуживают в окне 2")):
+        if then:
+            getattr(office, then)(2, T0)
+        before = office.digest()
+        with pytest.raises(errors.IllegalTransition) as info:
+            office.leave(t.number, T0)
+        assert words in info.value.message_ru
+        assert office.digest() == before                     # a refusal changes nothing
+    with pytest.raises(errors.UnknownTicket):
+        office.leave("А999", T0)
+
+
+def test_a_transferred_visitor_waiting_again_may_leave(office):
+    t = office.issue("A", T0)
+    office.call_next(1, T0)
+    office.transfer(1, T0 + minutes(1), topic="R")
+    assert office.leave(t.number, T0 + minutes(2)).legs[-1].outcome == "left"
+    assert t.legs[0].outcome == "transferred"
+
+
+def test_leaving_replays_from_the_event_log():
+    office, log = Office(make_config()), []
+    office.open(1, T0)
+    t, u = office.issue("A", T0), office.issue("A", T0)
+    office.leave(t.number, T0 + minutes(1))
+    log += office.take_events()[0]
+    replayed = Office.replay(office.config, log)
+    assert replayed.digest() == office.digest() and list(replayed.tickets) == [u.number]

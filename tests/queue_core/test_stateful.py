@@ -142,6 +142,17 @@ class QueueMachine(RuleBasedStateMachine):
         t = data.draw(st.sampled_from(self.office.waiting()))
         self._do(self.office.cancel, t.number, self.now)
 
+    @precondition(lambda self: self.office.tickets)
+    @rule(data=st.data())
+    def leave(self, data):
+        """«Я ухожу» from the phone, for any live ticket: only a waiting one leaves."""
+        t = data.draw(st.sampled_from(sorted(self.office.tickets.values(), key=lambda t: t.number)))
+        waiting = t.state is TicketState.WAITING
+        self._do(self.office.leave, t.number, self.now)
+        assert (t.number not in self.office.tickets) == waiting
+        if waiting:
+            assert (t.state, t.leg.outcome) == (TicketState.CANCELLED, "left")
+
     @invariant()
     def each_ticket_in_exactly_one_state(self):
         for (_day, number), t in self.issued.items():

@@ -1,0 +1,395 @@
+"""Head office's web (``HQ_MODE``, server/hq_web.py) over an HQ database holding three offices.
+
+Each office's days are simulated twice with the same seed: once into the office's own
+database (the office's truth, read by the office's own web) and once into the one HQ
+database, saved by the same projection (``QueueStore`` through ``QueueDatabase``) that HQ's
+ingest uses. Then every figure HQ shows must equal the office's own: the office's reports
+byte for byte, the live state, and the network's sums of them.
+"""
+import csv
+import io
+import json
+import shutil
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from queue_core.config import parse_office_toml
+from queue_core.norms import PROFILES
+from server import create_app
+from server.db import session_scope
+from server.users import add_user
+from storage import hq, presence
+from storage.queue_db import QueueDatabase
+from tests.server.conftest import AuthActions, csrf_from
+
+TZ = ZoneInfo("Asia/Yekaterinburg")
+NOW = datetime(2026, 11, 19, 11, 0, tzinfo=TZ)
+MONTH = "2026-11"
+PASSWORD = "hq-pass-12345"
+# office id, profile, windows, days simulated (from Monday 16 Nov), region, branch, seed
+OFFICES = [("ekb-1", "mek", 3, 2, "Урал", "Екатеринбург", 1),
+           ("ekb-2", "oek", 2, 2, "Урал", "Екатеринбург", 2),
+           ("msk-1", "atom", 2, 1, "Центр", "Москва", 3)]
+
+
+def _toml(office, profile, windows, first_wait_norm=None):
+    """The office's configuration as the TOML it publishes (hq/config): one topic per service form."""
+    forms = PROFILES[profile].forms
+    codes = [chr(ord("A") + i) for i in range(len(forms))]
+    text = (f'[office]\nid = "{office}"\nname = "Офис {office}"\ntimezone = "Asia/Yekaterinburg"\n'
+            f'profile = "{profile}"\n')
+    for i, (code, form) in enumerate(zip(codes, forms)):
+        text += f'\n[[topics]]\ncode = "{code}"\nform = "{form.code}"\n'
+        if i == 0 and first_wait_norm is not None:
+            text += f"wait_norm_min = {first_wait_norm}\n"
+    for n in range(1, windows + 1):
+        text += f'\n[[windows]]\nnumber = {n}\ntopics = {json.dumps(codes)}\n'
+    days = ", ".join(f'{d} = "08:00-20:00"' for d in ("mon", "tue", "wed", "thu", "fri"))
+    return text + f"\n[calendar]\nhours = {{ {days} }}\n"
+
+
+def _config(office, profile, windows):
+    text = _toml(office, profile, windows)
+    return parse_office_toml(text), text
+
+
+def _live_morning(db: QueueDatabase, config):
+    """Thursday 10:20-10:50: a window open, one visitor served, three waiting."""
+    at = NOW - timedelta(minutes=40)
+    window = config.windows[0].number
+    topic = config.topics[0].code
+    db.transaction(lambda s, o: o.sign_in(window, "op-1", at))
+    for i in range(4):
+        db.transaction(lambda s, o, i=i: o.issue(topic, at + timedelta(minutes=5 + i)))
+    db.transaction(lambda s, o: o.call_next(window, at + timedelta(minutes=10)))
+
+
+def _simulate(url: str, config, days: int, seed: int) -> None:
+    from simulation.simulator import simulate
+    from simulation.workload import Workload
+
+    db = QueueDatabase(url, config)
+    simulate(db, days, date(2026, 11, 16), Workload(load=0.8), seed=seed)
+    _live_morning(db, config)
+    db.close()
+
+
+@pytest.fixture(scope="module")
+def databases(tmp_path_factory):
+    """The HQ database with three offices, and each office's own database."""
+    folder = tmp_path_factory.mktemp("hq")
+    hq_url = f"sqlite:///{folder / 'hq.db'}"
+    offices = {}
+    for office, profile, windows, days, region, branch, seed in OFFICES:
+        config, text = _config(office, profile, windows)
+        own = folder / f"{office}.db"
+        _simulate(f"sqlite:///{own}", config, days, seed)
+        _simulate(hq_url, config, days, seed)
+        offices[office] = {"config": config, "toml": text, "db": own, "region": region, "branch": branch}
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": hq_url, "HQ_MODE": True})
+    with app.app_context(), session_scope(write=True) as s:
+        for office, o in offices.items():
+            hq.record_config(s, office, "v1", datetime(2026, 1, 1, tzinfo=timezone.utc), o["toml"])
+            hq.describe(s, office, name=o["config"].name_ru, region=o["region"], branch=o["branch"])
+            hq.touch(s, office, 1, NOW)
+        # one device of msk-1 went offline 20 minutes ago
+        presence.record(s, "msk-1", [presence.Status("kiosk-1", NOW - timedelta(minutes=20), "offline")])
+    app.extensions["talon"].engine.dispose()
+    own_msk = QueueDatabase(f"sqlite:///{offices['msk-1']['db']}", offices["msk-1"]["config"])
+    with own_msk.sessions() as s, s.begin():
+        presence.record(s, "msk-1", [presence.Status("kiosk-1", NOW - timedelta(minutes=20), "offline")])
+    own_msk.close()
+    return folder, offices
+
+
+def _hq_app(folder, tmp_path, now=NOW):
+    path = tmp_path / "hq.db"
+    shutil.copy(folder / "hq.db", path)
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{path}", "HQ_MODE": True,
+                      "CLOCK": lambda: now})
+    with app.app_context(), session_scope(write=True) as s:
+        add_user(s, "analyst", PASSWORD, "head")
+        add_user(s, "head-ekb2", PASSWORD, "head", office="ekb-2")
+    return app
+
+
+def _office_app(office: dict, tmp_path):
+    path = tmp_path / "office.db"
+    shutil.copy(office["db"], path)
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{path}",
+                      "OFFICE_TOML": office["toml"], "CLOCK": lambda: NOW})
+    with app.app_context(), session_scope(write=True) as s:
+        add_user(s, "head", PASSWORD, "head")
+    return app
+
+
+@pytest.fixture
+def hq_app(databases, tmp_path):
+    folder, _offices = databases
+    app = _hq_app(folder, tmp_path)
+    yield app
+    app.extensions["talon"].engine.dispose()
+
+
+def _login(app, user):
+    client = app.test_client()
+    r = AuthActions(client).login(user, PASSWORD)
+    assert r.status_code == 302
+    return client
+
+
+@pytest.fixture
+def analyst(hq_app):
+    return _login(hq_app, "analyst")
+
+
+def _office_client(databases, office, tmp_path):
+    _folder, offices = databases
+    app = _office_app(offices[office], tmp_path / office)
+    return app, _login(app, "head")
+
+
+@pytest.mark.parametrize("office", [o[0] for o in OFFICES])
+@pytest.mark.parametrize("page", [f"monthly.csv?month={MONTH}", "summary.csv?period=month&date=2026-11-01",
+                                  "operators.csv?period=month&date=2026-11-01", "csat.csv?year=2026&half=2",
+                                  "disclosure.csv?year=2026", "noshows.csv?period=week&date=2026-11-16"])
+def test_an_office_report_at_head_office_equals_the_office_own(databases, analyst, tmp_path, office, page):
+    (tmp_path / office).mkdir()
+    app, own = _office_client(databases, office, tmp_path)
+    try:
+        mine = own.get(f"/reports/{page}")
+        theirs = analyst.get(f"/offices/{office}/reports/{page}")
+        assert mine.status_code == theirs.status_code == 200
+        assert theirs.data == mine.data
+        assert b"\xd0" in mine.data                # a real report with Russian text, not an empty file
+    finally:
+        app.extensions["talon"].engine.dispose()
+
+
+def test_the_office_report_page_at_head_office_shows_the_same_tables(databases, analyst, tmp_path):
+    (tmp_path / "ekb-1").mkdir()
+    app, own = _office_client(databases, "ekb-1", tmp_path)
+    try:
+        mine = own.get(f"/reports/monthly?month={MONTH}").text
+        theirs = analyst.get(f"/offices/ekb-1/reports/monthly?month={MONTH}").text
+        table = mine[mine.index("<table"):mine.rindex("</table>")]
+        assert table and table == theirs[theirs.index("<table"):theirs.rindex("</table>")]
+        assert 'action="/offices/ekb-1/reports/monthly"' in theirs       # the form stays on the office
+        assert "/offices/ekb-1/reports/monthly.xlsx?month=2026-11" in theirs
+        assert "disclosure-inputs" not in analyst.get("/offices/ekb-1/reports/disclosure?year=2026").text
+    finally:
+        app.extensions["talon"].engine.dispose()
+
+
+def test_live_state_of_every_office_equals_each_office_own_snapshot(databases, analyst, tmp_path):
+    live = analyst.get("/live.json").json
+    rows = {r["office"]: r for r in live["offices"]}
+    assert list(rows) == ["ekb-1", "ekb-2", "msk-1"]           # Урал/Екатеринбург first, then Центр/Москва
+    for office in rows:
+        (tmp_path / office).mkdir()
+        app, own = _office_client(databases, office, tmp_path)
+        try:
+            snap = own.get("/snapshot.json").json
+        finally:
+            app.extensions["talon"].engine.dispose()
+        assert rows[office]["waiting"] == snap["totals"]["waiting"] == 3
+        assert rows[office]["windows_open"] == snap["totals"]["windows_open"] == 1
+        assert rows[office]["devices_offline"] == sum(d["state"] == "offline" for d in snap["devices"])
+        assert rows[office]["alerts_crit"] + rows[office]["alerts_warn"] == len(snap["alerts"])
+    assert rows["msk-1"]["devices_offline"] == 1 and rows["ekb-1"]["devices_offline"] == 0
+    page = analyst.get("/").text
+    assert "Урал" in page and "Центр" in page and 'id="office-msk-1"' in page
+    assert 'href="/offices/ekb-2/"' in page
+
+
+def _monthly(databases, office, tmp_path):
+    (tmp_path / office).mkdir(exist_ok=True)
+    app, _own = _office_client(databases, office, tmp_path)
+    try:
+        from server.report_data import monthly_data
+        from storage.stats import Figures
+        with app.app_context(), session_scope() as s:
+            data = monthly_data(s, app.extensions["talon"].config, 2026, 11)
+        assert Figures                                  # the office's own figures, as its report has them
+        return data
+    finally:
+        app.extensions["talon"].engine.dispose()
+
+
+def _csv(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+
+
+def test_network_month_adds_up_the_offices_and_ranks_them(databases, analyst, tmp_path):
+    own = {o[0]: _monthly(databases, o[0], tmp_path) for o in OFFICES}
+    from server import hq_web
+    app = analyst.application
+    with app.test_request_context("/network?month=2026-11"), session_scope() as s:
+        from flask import g
+        g.scope = None
+        months = {o.office: t for o, _c, t in hq_web.office_months(s, 2026, 11, NOW)}
+        network = hq_web.network_report(s, 2026, 11, NOW)
+    for office, t in months.items():
+        mine = own[office]
+        f = t.figures()
+        assert f["tickets"] == sum(x["tickets"] for x in mine["topics"]) == mine["total"]["tickets"]
+        assert f["served"] == mine["total"]["served"]
+        assert f["mean_wait_min"] == mine["total"]["mean_wait_min"]
+        assert f["mean_service_min"] == mine["total"]["mean_service_min"]
+        # within the wait norm: each topic judged by its own norm, added up over the office's topics
+        judged = [(x["served"] + x["transferred"], x["within_wait_norm_share"]) for x in mine["topics"]
+                  if x["wait_norm_min"] is not None and x["served"] + x["transferred"]]
+        assert t.judged == sum(n for n, _share in judged)
+        assert t.within == sum(round(n * share) for n, share in judged)
+    total = network.tables[0].rows[0]
+    assert total["tickets"] == sum(m["total"]["tickets"] for m in own.values())
+    assert total["served"] == sum(m["total"]["served"] for m in own.values())
+    judged = sum(t.judged for t in months.values())
+    assert total["within_wait_norm_share"] == round(sum(t.within for t in months.values()) / judged, 4)
+    by_region = {(r["region"], r["branch"]): r for r in network.tables[1].rows}
+    assert by_region[("Урал", "Екатеринбург")]["tickets"] == own["ekb-1"]["total"]["tickets"] + \
+        own["ekb-2"]["total"]["tickets"]
+    ranking = analyst.get(f"/ranking?month={MONTH}").text
+    shares = sorted(months, key=lambda o: -months[o].within / months[o].judged)
+    positions = [ranking.index(f'/offices/{o}/reports/monthly?month={MONTH}') for o in shares]
+    assert positions == sorted(positions)
+
+
+def test_network_exports_are_csv_and_xlsx(analyst):
+    rows = _csv(analyst.get(f"/network.csv?month={MONTH}").data)
+    assert rows[0][0] == "Отчёт по сети за месяц"
+    assert any(r and r[0] == "Вся сеть" for r in rows)
+    r = analyst.get(f"/ranking.xlsx?month={MONTH}")
+    assert r.status_code == 200 and r.data[:2] == b"PK"
+    from openpyxl import load_workbook
+    sheet = load_workbook(io.BytesIO(r.data)).worksheets[0]
+    assert [sheet.cell(4 + i, 1).value for i in range(3)] == [1, 2, 3]
+
+
+def test_an_office_head_sees_only_their_office(hq_app):
+    head = _login(hq_app, "head-ekb2")
+    assert [r["office"] for r in head.get("/live.json").json["offices"]] == ["ekb-2"]
+    assert head.get("/offices/ekb-2/reports/monthly").status_code == 200
+    assert head.get("/offices/ekb-1/reports/monthly").status_code == 403
+    assert head.get("/offices/ekb-1/").status_code == 403
+    network = _csv(head.get(f"/network.csv?month={MONTH}").data)
+    assert not any("ekb-1" in cell or "msk-1" in cell for row in network for cell in row)
+    assert "Офис ekb-1" not in head.get("/ranking").text
+
+
+def test_head_office_only_reads_and_refuses_what_it_does_not_know(analyst):
+    page = analyst.get("/offices/ekb-1/")
+    assert page.status_code == 200
+    token = csrf_from(page.text)
+    r = analyst.post("/offices/ekb-1/alerts/ack", data={"key": "ticket:A001", "csrf_token": token})
+    assert r.status_code == 403
+    assert analyst.get("/offices/nowhere/reports/monthly").status_code == 404
+    assert analyst.get("/offices/ekb-1/settings").status_code == 404        # no settings page at HQ
+    assert analyst.get("/network?month=2026-13").status_code == 400
+    assert analyst.get("/reports/monthly").status_code == 404               # no office of its own
+
+
+def test_pages_need_a_login(hq_app):
+    client = hq_app.test_client()
+    for path in ("/", "/ranking", "/network", "/offices/ekb-1/", "/offices/ekb-1/reports/monthly"):
+        r = client.get(path)
+        assert r.status_code == 302 and "/auth/login" in r.headers["Location"], path
+
+
+def test_an_office_without_configuration_yet_is_listed_but_not_opened(hq_app, analyst):
+    with hq_app.app_context(), session_scope(write=True) as s:
+        hq.touch(s, "new-1", 5, NOW)
+    rows = {r["office"]: r for r in analyst.get("/live.json").json["offices"]}
+    assert rows["new-1"]["ready"] is False
+    assert analyst.get("/offices/new-1/").status_code == 404
+    assert "Данные офиса ещё не получены" in analyst.get("/").text
+    assert analyst.get(f"/network?month={MONTH}").status_code == 200
+
+
+def test_an_office_report_uses_the_norms_in_force_that_month(databases, tmp_path):
+    """In January, with ekb-1's first topic given a 1-minute wait norm from December:
+    November's report keeps November's norm, December's (its year to date holds November's
+    visitors) judges by the new one."""
+    app = _hq_app(databases[0], tmp_path, now=datetime(2027, 1, 15, 12, 0, tzinfo=TZ))
+    with app.app_context(), session_scope(write=True) as s:
+        hq.record_config(s, "ekb-1", "v2", datetime(2026, 12, 1, tzinfo=TZ), _toml("ekb-1", "mek", 3, 1))
+    analyst = _login(app, "analyst")
+    norm_column = "Норматив ожидания"
+
+    def first_topic_norms(month):
+        rows = _csv(analyst.get(f"/offices/ekb-1/reports/monthly.csv?month={month}").data)
+        header = next(r for r in rows if norm_column in r)
+        column = header.index(norm_column)
+        return [r[column] for r in rows if r and r[0].startswith("А — ")]     # topic A's rows
+
+    old = f"{PROFILES['mek'].forms[0].wait_min:g}"
+    assert set(first_topic_norms(MONTH)) == {old}
+    assert set(first_topic_norms("2026-12")) == {"1,0"}
+    app.extensions["talon"].engine.dispose()
+
+
+def test_users_cli_scopes_a_user_to_an_office(tmp_path, capsys):
+    from talon.cli import main
+    url = f"sqlite:///{tmp_path / 'hq.db'}"
+    import sys
+    sys_stdin = sys.stdin
+    try:
+        sys.stdin = io.StringIO("long-password-1\n")
+        assert main(["users", "--database", url, "add", "anna", "--role", "head", "--office", "ekb-1",
+                     "--password-stdin"]) == 0
+        sys.stdin = io.StringIO("long-password-1\n")
+        assert main(["users", "--database", url, "add", "bad", "--role", "head", "--office", "no such!",
+                     "--password-stdin"]) == 1
+    finally:
+        sys.stdin = sys_stdin
+    assert main(["users", "--database", url, "list"]) == 0
+    out = capsys.readouterr().out
+    assert "office ekb-1" in out and "cannot add user: office" in out
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
+def test_all_offices_page_in_chromium(databases, tmp_path, width):
+    """The all-offices page and the network report in real Chromium, a phone's width and a
+    desktop's: nothing wider than the screen but the tables' own scroll boxes. Screenshots go
+    to ``TALON_SCREENSHOT_DIR`` when set (docs/screens/hq-*.png come from here)."""
+    import os
+    import threading
+    from pathlib import Path
+
+    from werkzeug.serving import make_server
+
+    from tests.server.test_browser import ARGS, CHROMIUM, playwright_api
+    if not CHROMIUM:
+        pytest.skip("no chromium on PATH (set TALON_CHROMIUM)")
+    app = _hq_app(databases[0], tmp_path)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_port}"
+    folder = Path(os.environ.get("TALON_SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            page = browser.new_context(viewport={"width": width, "height": 900}, locale="ru-RU").new_page()
+            page.set_default_timeout(15000)
+            page.goto(base + "/auth/login")
+            page.fill("input[name=username]", "analyst")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button.primary")
+            playwright_api.expect(page.locator("#office-msk-1")).to_contain_text("Устройств не в сети")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(folder / f"hq-offices-{width}.png"), full_page=True)
+            page.goto(base + f"/network?month={MONTH}")
+            playwright_api.expect(page.locator("h1")).to_contain_text("Отчёт по сети за месяц")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(folder / f"hq-network-{width}.png"), full_page=True)
+            page.goto(base + f"/ranking?month={MONTH}")
+            page.click("#ranking a >> nth=0")
+            playwright_api.expect(page.locator("h1")).to_contain_text("Отчёт за месяц")
+            browser.close()
+    finally:
+        httpd.shutdown()
+        app.extensions["talon"].engine.dispose()
