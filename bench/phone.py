@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import selectors
 import socket
@@ -199,20 +200,25 @@ def run(quick: bool = False, pages: int | None = None) -> dict:
     if not find_mosquitto():
         return {"skipped": "mosquitto is not installed"}
     n_pages = pages if pages is not None else (50 if quick else 300)
-    calls = 5 if quick else 20
+    calls = 5 if quick else 40
     hub = WebHub()
     clients: Pages | None = None
     try:
         hub.start()
         pid = hub.proc.pid
-        # 1. the hub's call latency with no page connected
-        bare_ms = []
+        # 1. the hall fills up: a ticket for every phone (and for the calls before the phones connect)
+        tickets = [hub.issue("AR"[i % 2]) for i in range(n_pages + 2 * calls)]
+        # 2. the hub's call latency over that same queue with no page connected
+        bare_ms, called = [], set()
+        rng = random.Random(14)
         for _ in range(calls):
-            hub.issue()
-            bare_ms.append(_serve(hub)[0])
+            time.sleep(rng.uniform(0, 0.3))
+            ms, ticket = _serve(hub)
+            bare_ms.append(ms)
+            called.add(ticket["number"])
         rss_before, rss_before_all = rss_mb(pid, with_children=False), rss_mb(pid)
-        # 2. a ticket and a page for every phone, connected in batches (the listen queue is finite)
-        tickets = [hub.issue("AR"[i % 2]) for i in range(n_pages + calls)]
+        # 3. a page for every phone still waiting, connected in batches (the listen queue is finite)
+        tickets = [t for t in tickets if t["number"] not in called][:n_pages]
         clients = Pages(hub.web_port)
         connect_began = time.perf_counter()
         for start in range(0, n_pages, 25):
@@ -224,7 +230,7 @@ def run(quick: bool = False, pages: int | None = None) -> dict:
         connect_s = time.perf_counter() - connect_began
         time.sleep(1.0)                                   # settle: threads started, first states sent
         rss_with, rss_with_all = rss_mb(pid, with_children=False), rss_mb(pid)
-        # 3. calls with every page following: Next → the call's seq at every live page
+        # 4. calls with every page following: Next → the call's seq at every live page
         page_ms: list[float] = []
         loaded_ms: list[float] = []
         missed = 0
@@ -232,6 +238,9 @@ def run(quick: bool = False, pages: int | None = None) -> dict:
             seq = hub.seq()
             clients.wait_all(range(n_pages), seq, 30)         # every page is current (or ended)
             live = [p for p in range(n_pages) if p not in clients.final]
+            # a counter's Next comes at any moment, not just after the web's last look: without
+            # this pause every call would land right after a poll and wait a whole interval
+            time.sleep(rng.uniform(0, 0.3))
             began = time.perf_counter()
             hub.counters[0].request("call_next", {"window": 1}, timeout=10)
             loaded_ms.append((time.perf_counter() - began) * 1000)
@@ -265,7 +274,9 @@ def run(quick: bool = False, pages: int | None = None) -> dict:
             "note": "the web server runs in the hub process: web_rss_mb is that process alone, hub_rss_mb adds "
                     "its mosquitto child; rss_growth_mb = the process with the pages connected and called minus "
                     "before them; call_to_page_ms = Next sent → the state as of that call at every page still "
-                    "waiting (one selector loop reads every stream); hub_call_ms = Next → reply at the counter",
+                    "waiting (one selector loop reads every stream); hub_call_ms = Next → reply at the counter, "
+                    "over the same full hall without and then with the pages; each Next after a random pause "
+                    "(0-0.3 s), as counters press at any moment",
         }
     finally:
         if clients is not None:

@@ -12,6 +12,13 @@ the only key, valid for its ticket on its office day. Routes:
 Every request of a client address counts against ``PHONE_RATE_LIMIT`` a minute
 (stream connects too); over it the visitor gets a polite 429 page. An unknown,
 malformed or another day's token gets a polite 404 page with the office's name.
+
+App config (env ``TALON_<KEY>``): ``PHONE_RATE_LIMIT`` (default 60 requests a minute per
+address, 0 = off; behind a reverse proxy every phone has the proxy's address, so raise
+it there), ``PHONE_HEARTBEAT_S`` (15: a comment line keeps idle streams open),
+``PHONE_FEED_INTERVAL_S`` (0.1: how often the one change feed looks at the database);
+hooks from the composition root (``server/serve.py``): ``VISITOR_LEAVE(token)`` and
+``ANNOUNCE(text)`` — without them (``talon web`` alone) the page says to tell staff.
 """
 from __future__ import annotations
 

@@ -151,6 +151,29 @@ def test_leaving_from_the_phone(hub, browser, tmp_path):
     assert called == after["number"]                             # the one behind, not the one who left
 
 
+def test_a_blocked_stream_falls_back_to_polling(hub, browser):
+    """A network that refuses the event stream (some proxies do): the page polls the JSON."""
+    expect = playwright_api.expect
+    mine = hub.issue("A")
+    context, page = new_page(browser)
+    polls = []
+    page.route("**/events", lambda route: route.abort())
+    page.on("request", lambda r: polls.append(r.url) if r.url.endswith(".json") else None)
+    page.goto(hub.base + hub.url_path(mine))
+    expect(page.locator("#number")).to_have_text(mine["number"])
+    for _ in range(20):                                          # call until it is this ticket
+        called = hub.counters[0].request("call_next", {"window": 1}, timeout=10)["ticket"]["number"]
+        if called == mine["number"]:
+            break
+        hub.counters[0].request("start", {"window": 1}, timeout=10)
+        hub.counters[0].request("finish", {"window": 1}, timeout=10)
+    expect(page.locator("#call-screen")).to_contain_text(f"Талон {mine['number']}", timeout=60000)
+    assert polls, "the page never polled"
+    hub.counters[0].request("start", {"window": 1}, timeout=10)
+    hub.counters[0].request("finish", {"window": 1}, timeout=10)
+    context.close()
+
+
 def test_unknown_token_is_a_polite_page(hub, browser, tmp_path):
     context, page = new_page(browser)
     response = page.goto(hub.base + "/t/AAAAAAAAAAAAAAAAAAAAAA")
