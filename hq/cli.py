@@ -10,7 +10,9 @@ import argparse
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--tls-key", type=Path, help="its private key (PEM)")
     run.add_argument("--broker", help="use an external broker (mqtt://host:port) instead of starting one: "
                                       "the ingest only, its password in env TALON_HQ_INGEST_PASSWORD")
+    run.add_argument("--web-port", type=int, default=8080, help="head office's web (every office on one page)")
+    run.add_argument("--web-host", default="127.0.0.1", help="its address")
+    run.add_argument("--no-web", action="store_true", help="do not start the web")
 
     offices = sub.add_parser("offices", help="the offices that may report here")
     osub = offices.add_subparsers(dest="offices_command", metavar="ACTION", required=True)
@@ -50,12 +55,14 @@ def _data_dir(p: argparse.ArgumentParser) -> None:
                    help="head office's data directory (env TALON_HQ_DATA_DIR; default ./data-hq)")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, start_web: Callable[[Any], object] | None = None) -> int:
+    """``start_web(runtime)``: the head-office web, handed in by the composition root
+    (``talon/hq.py``: ``hq`` never imports the web)."""
     folder = args.data_dir or Path("data-hq")
     folder.mkdir(parents=True, exist_ok=True)
     if args.hq_command == "offices":
         return _offices(args, folder)
-    return _run(args, folder)
+    return _run(args, folder, start_web)
 
 
 def _offices(args: argparse.Namespace, folder: Path) -> int:
@@ -80,7 +87,7 @@ def _offices(args: argparse.Namespace, folder: Path) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, folder: Path) -> int:
+def _run(args: argparse.Namespace, folder: Path, start_web: Callable[[Any], object] | None) -> int:
     from host import watchdog
     from hq.runtime import HqRuntime, HqSettings, ingest_password_from_env
 
@@ -90,7 +97,7 @@ def _run(args: argparse.Namespace, folder: Path) -> int:
     settings = HqSettings(folder, url, host=args.host, port=args.port or (8883 if args.tls_cert else 1883),
                           tls_cert=args.tls_cert, tls_key=args.tls_key, broker_url=args.broker,
                           ingest_password=ingest_password_from_env())
-    runtime = HqRuntime(settings)
+    runtime = HqRuntime(settings, start_web=None if args.no_web else start_web)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

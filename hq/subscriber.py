@@ -17,6 +17,7 @@ import queue
 import ssl
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -36,6 +37,7 @@ SESSION_EXPIRY_S = 7 * 24 * 3600
 BATCH_MAX = 1000          # messages per transaction (the broker's in-flight window bounds it too)
 BATCH_WAIT_S = 0.02       # gather a batch for at most this long once a message came
 TICK_S = 0.5              # gap timers
+REPORT_S = 60.0           # the counts in the log, when they changed
 RETRY_S = (0.5, 10.0)     # a batch the database refused is handed in again after these pauses
 
 
@@ -48,6 +50,7 @@ class IngestSubscriber:
         self.batches = 0
         self._inbox: queue.Queue[tuple[int, int, int, Message]] = queue.Queue()
         self._generation = 0            # grows with every connection: packet ids are per connection
+        self._ack_lock = threading.Lock()  # no reconnection between checking the generation and acking
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._worker: threading.Thread | None = None
@@ -97,7 +100,8 @@ class IngestSubscriber:
             log.error("head-office broker %s:%s refused the ingest: %s", self.address.host, self.address.port,
                       reason_code)
             return
-        self._generation += 1
+        with self._ack_lock:
+            self._generation += 1
         client.subscribe([(f, 1) for f in SUBSCRIPTIONS])
         self._connected.set()
         log.info("ingest connected to %s:%s (session %s)", self.address.host, self.address.port,
@@ -113,17 +117,23 @@ class IngestSubscriber:
 
     # ------------------------------------------------------------------ the worker
     def _work(self) -> None:
-        next_tick = time.monotonic()
+        next_tick = next_report = time.monotonic()
+        reported = None
         while not self._stop.is_set():
             batch = self._gather()
             if batch:
                 self._apply(batch)
-            if time.monotonic() >= next_tick:
+            now = time.monotonic()
+            if now >= next_tick:
                 try:
                     self.ingest.tick()
                 except Exception:
                     log.exception("the ingest's gap timers failed; carrying on")
-                next_tick = time.monotonic() + TICK_S
+                next_tick = now + TICK_S
+            if now >= next_report and self.ingest.counts != reported:
+                reported = replace(self.ingest.counts)
+                log.info("ingest: %s", reported)
+                next_report = now + REPORT_S
 
     def _gather(self) -> list[tuple[int, int, int, Message]]:
         try:
@@ -151,10 +161,10 @@ class IngestSubscriber:
         else:
             return
         self.batches += 1
-        current = self._generation
-        for generation, mid, qos, _ in batch:
-            if qos > 0 and generation == current:
-                self._client.ack(mid, qos)
+        with self._ack_lock:
+            for generation, mid, qos, _ in batch:
+                if qos > 0 and generation == self._generation:
+                    self._client.ack(mid, qos)
 
     @property
     def paho(self) -> Any:

@@ -79,16 +79,19 @@ class QueueStore:
         conn.execute(INSERT_EVENTS, [dict(
             office=self.office_id, seq=e.seq, at=e.at, kind=e.kind, ticket=e.ticket, topic=e.topic,
             window=e.window, data=e.data) for e in events])
+        issued = {e.ticket for e in events if e.kind == "issued"}
         for t in tickets:
-            self._save_ticket(conn, t)
+            self._save_ticket(conn, t, new=t.number in issued and len(t.legs) == 1)
         for number in {e.window for e in events if e.window is not None}:
             self._save_window(conn, windows[number])
 
-    def _save_ticket(self, conn, t: Ticket) -> None:
+    def _save_ticket(self, conn, t: Ticket, new: bool = False) -> None:
+        """``new``: issued in this transaction, so not in the database yet (no lookup; the
+        unique number per day refuses a duplicate)."""
         key = (t.day, t.number)
         values = dict(state=str(t.state), rating=t.rating,
                       finished_at=t.leg.finished_at if t.state in FINAL_STATES else None)
-        known = self._ids.get(key) or self._lookup(conn, key)
+        known = None if new else self._ids.get(key) or self._lookup(conn, key)
         if known is None:
             ticket_id = conn.execute(INSERT_TICKET, dict(
                 office=self.office_id, day=t.day, number=t.number, seq_no=_seq_no(t), issue_topic=t.legs[0].topic,

@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "setup": ("deploy.setup_cli", "set up this machine for a role (hub, kiosk, counter, board)"),
     "backup": ("deploy.backup_cli", "take a consistent backup of the hub's database"),
     "restore": ("deploy.restore_cli", "restore the hub's database from a backup"),
-    "hq": ("hq.cli", "run head office (broker + ingest of every office's events) and manage its offices"),
+    "hq": ("talon.hq", "run head office (broker + ingest of every office's events) and manage its offices"),
 }
 
 

@@ -2,6 +2,7 @@
 per-office users and ACL, a registry change reaching the running broker, the TLS listener."""
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
@@ -17,7 +18,7 @@ from broker import messages
 from broker.mqtt import MqttConnection
 from hq.broker import MAX_QUEUED, HqBroker, acl_text, conf_text, password_text
 from hq.offices import INGEST_USER, Registry, check_office_id
-from hub.brokers import find_mosquitto
+from hub.brokers import find_mosquitto, wait_for_port
 from storage import hq
 from storage.credentials import verify_secret
 from storage.engine import make_sessionmaker
@@ -181,10 +182,11 @@ def test_the_offices_listener_speaks_tls_and_the_ingest_has_a_loopback_one(hq_di
 @pytest.mark.e2e
 def test_talon_hq_run_starts_its_broker_and_ingest_and_stops_cleanly(hq_dir):
     password = Registry(hq_dir).add("mek-1", region="Урал")
-    port = free_port()
+    port, web_port = free_port(), free_port()
     db = f"sqlite:///{hq_dir / 'hq.db'}"
     proc = subprocess.Popen([sys.executable, "-m", "talon", "hq", "run", "--data-dir", str(hq_dir), "--port", str(port),
-                             "--db", db], stdout=(hq_dir / "run.log").open("a"), stderr=subprocess.STDOUT,
+                             "--db", db, "--web-port", str(web_port)],
+                            stdout=(hq_dir / "run.log").open("a"), stderr=subprocess.STDOUT,
                             env={**os.environ, "TALON_LOG": "INFO"})
     office = connect(f"mqtt://127.0.0.1:{port}", "mek-1", password)
     try:
@@ -202,6 +204,11 @@ def test_talon_hq_run_starts_its_broker_and_ingest_and_stops_cleanly(hq_dir):
         with sessions() as s:
             assert [v for v, _ in hq.config_versions(s, "mek-1")] == ["v1"]
             assert hq.office(s, "mek-1").region == "Урал"
+        assert wait_for_port("127.0.0.1", web_port, 30)
+        web = http.client.HTTPConnection("127.0.0.1", web_port, timeout=10)     # the HQ web beside it
+        web.request("GET", "/")
+        assert web.getresponse().status in (200, 302)
+        web.close()
     finally:
         office.stop()
         proc.send_signal(signal.SIGTERM)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from broker import messages
 from hq.ingest import Ingest, Message, parse_config
-from storage import hq, presence, stats
+from storage import csat, hq, presence, stats
 from storage.engine import init_db, make_engine, make_sessionmaker
 from storage.models import EventRow, LegRollupRow, LegRow, TicketRow, WindowRow
 from tests.hq.conftest import TZ, SimOffice
@@ -95,11 +95,20 @@ def projection(sessions, office: str) -> dict:
     return {"tickets": tickets, "legs": legs, "windows": windows, "events": events}
 
 
-def month_report(sessions, office: SimOffice) -> list[dict]:
-    config = office.hub.db.config
-    start, end = stats.month_bounds(2026, 10, TZ)
+REPORT_GROUPS = ("topic", "window", "operator", "hour", "day", "total")
+
+
+def reports(sessions, config, start, end) -> dict:
+    """Every figure an office's reports show for [start, end): the groupings, the visits, CSAT."""
     with sessions() as s:
-        return [f.as_dict() for f in stats.report(s, config, start, end, "topic")]
+        figures = stats.reports(s, config, start, end, REPORT_GROUPS)
+        return {"groups": {g: [f.as_dict() for f in rows] for g, rows in figures.items()},
+                "visits": stats.visits(s, config, start, end), "csat": csat.csat(s, config, start, end)}
+
+
+def month_report(sessions, office: SimOffice) -> dict:
+    start, end = stats.month_bounds(2026, 10, TZ)
+    return reports(sessions, office.hub.db.config, start, end)
 
 
 # --------------------------------------------------------------------------- in order

@@ -26,12 +26,12 @@ from hq.subscriber import CLIENT_ID
 from hub.brokers import find_mosquitto
 from hub.runtime import OfficeRuntime, RuntimeSettings
 from queue_core.config import parse_office_toml
-from storage import directory, hq, stats
+from storage import directory, hq
 from storage import events as event_log
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import EventRow
 from tests.hq.conftest import fresh_postgres, office_toml
-from tests.hq.test_ingest import projection
+from tests.hq.test_ingest import projection, reports
 from tests.mqtt_fixtures import CONNECT_TIMEOUT, broker_dir, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -102,7 +102,7 @@ class Ingest:
 
     def __init__(self, folder: Path, broker_url: str, db_url: str):
         self.args = [sys.executable, "-m", "talon", "hq", "run", "--broker", broker_url, "--db", db_url,
-                     "--data-dir", str(folder)]
+                     "--data-dir", str(folder), "--no-web"]
         self.env = {**os.environ, "TALON_HQ_INGEST_PASSWORD": INGEST_PASSWORD, "TALON_LOG": "INFO"}
         self.log = folder / "ingest.log"
         self.proc: subprocess.Popen | None = None
@@ -171,11 +171,9 @@ class Network:
             with o.runtime.db.sessions() as s:
                 first = s.execute(select(func.min(EventRow.at)).where(EventRow.office == o.id)).scalar()
             start, end = first - timedelta(hours=1), first + timedelta(days=1)
-            with o.runtime.db.sessions() as s:
-                mine = [f.as_dict() for f in stats.report(s, config, start, end, "topic")]
-            with self.sessions() as s:
-                theirs = [f.as_dict() for f in stats.report(s, config, start, end, "topic")]
-            assert mine == theirs and mine[0]["tickets"] > 0, o.id
+            mine = reports(o.runtime.db.sessions, config, start, end)
+            assert mine == reports(self.sessions, config, start, end), o.id
+            assert mine["groups"]["total"][0]["tickets"] > 0 and mine["csat"]["ratings"] > 0, o.id
 
     def stop(self) -> None:
         for o in self.offices.values():
@@ -252,7 +250,7 @@ def test_the_ingest_sigkilled_mid_stream_and_restarted_stores_every_event_exactl
 
     def stream():
         try:
-            office.work(visitors=60)
+            office.work(visitors=120)
         except BaseException as exc:   # reported below
             errors.append(exc)
         finally:
@@ -262,6 +260,7 @@ def test_the_ingest_sigkilled_mid_stream_and_restarted_stores_every_event_exactl
     deadline = time.monotonic() + 60
     while network.hq_last_seq("mek-1") < start + 40 and time.monotonic() < deadline:
         time.sleep(0.02)
+    logged = len(network.ingest.log.read_text(errors="replace"))
     network.ingest.kill()                 # mid-stream
     assert not done.is_set(), "the stream ended before the kill; make it longer"
     time.sleep(1.0)
@@ -269,10 +268,12 @@ def test_the_ingest_sigkilled_mid_stream_and_restarted_stores_every_event_exactl
     assert done.wait(120) and not errors, errors
     network.wait_caught_up()
     network.assert_exactly_once_and_equal()
+    assert "(session resumed)" in network.ingest.log.read_text(errors="replace")[logged:]   # what was queued for it
 
 
 def test_a_gap_forced_by_dropping_messages_is_healed_by_replay(network):
     office = network.offices["mek-2"]
+    logged = len(network.ingest.log.read_text(errors="replace"))
     network.ingest.stop()
     before = office.last_seq()
     office.work(visitors=8)              # queued at head office for the ingest's session…
@@ -287,4 +288,14 @@ def test_a_gap_forced_by_dropping_messages_is_healed_by_replay(network):
     office.work(visitors=4)              # later events arrive, the dropped ones only by replay
     network.wait_caught_up()
     network.assert_exactly_once_and_equal()
-    assert "asking for a replay" in network.ingest.log.read_text(errors="replace")
+    log = network.ingest.log.read_text(errors="replace")[logged:]
+    assert "office mek-2: events" in log and "asking for a replay" in log
+
+
+def test_head_office_unreachable_under_load_then_back_gets_every_event_once_in_order(network):
+    network.broker.stop()                 # every bridge cut at once; the offices carry on
+    for o in network.offices.values():
+        o.work(visitors=20)
+    network.broker.start()                # its saved sessions: the ingest's subscriptions and queue
+    network.wait_caught_up()
+    network.assert_exactly_once_and_equal()
