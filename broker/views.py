@@ -149,13 +149,21 @@ class OfficeInfo:
     languages: tuple[str, ...] = ()     # empty: the office did not say
     phone: str | None = None
     site: str | None = None
+    public_url: str | None = None       # the base of the visitors' ticket pages; None: no pages
+                                        # (or a hub older than the field: then only ``Ticket.url`` says)
 
     @classmethod
     def from_payload(cls, d: Mapping[str, Any], path: str = "office") -> OfficeInfo:
         return cls(id=_str(d, "id", path, ""), name=Name.parse(d.get("name"), f"{path}.name"),
                    timezone=_opt_str(d, "timezone", path),
                    languages=_strs(d, "languages", path),
-                   phone=_opt_str(d, "phone", path), site=_opt_str(d, "site", path))
+                   phone=_opt_str(d, "phone", path), site=_opt_str(d, "site", path),
+                   public_url=_opt_str(d, "public_url", path) or None)
+
+    @property
+    def phone_pages(self) -> bool:
+        """The office serves each ticket's page for the visitor's phone (``public_url`` set)."""
+        return bool(self.public_url)
 
 
 @dataclass(frozen=True)

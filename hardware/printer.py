@@ -87,6 +87,11 @@ class PrinterSettings:
         """Characters per line in font A (12 dots wide)."""
         return self.paper_width_px // 12
 
+    @property
+    def columns_small(self) -> int:
+        """Characters per line in font B (9 dots wide), the footer's."""
+        return self.paper_width_px // 9
+
 
 def _encode(text: str) -> bytes:
     return text.translate(_CP866_LOOKALIKES).encode("cp866", errors="replace")
@@ -112,7 +117,7 @@ def _compose_text(p, layout: TicketLayout, settings: PrinterSettings) -> None:
         double_height = style in (TITLE, TOPIC)
         p.set(normal_textsize=True, double_height=double_height,
               bold=style in (TITLE, TOPIC, CAPTION, EMPHASIS), font="b" if style == SMALL else "a")
-        for line in wrap(text, settings.columns):
+        for line in wrap(text, settings.columns_small if style == SMALL else settings.columns):
             p._raw(_encode(line) + b"\n")
     p.set(normal_textsize=True, bold=False, font="a")
 
@@ -120,7 +125,10 @@ def _compose_text(p, layout: TicketLayout, settings: PrinterSettings) -> None:
 def _compose_image(p, layout: TicketLayout, settings: PrinterSettings) -> None:
     from hardware.printer_image import render_ticket_image
 
-    image = render_ticket_image(layout, settings.paper_width_px, settings.font)
+    _print_image(p, render_ticket_image(layout, settings.paper_width_px, settings.font))
+
+
+def _print_image(p, image) -> None:
     # python-escpos print()s a notice to stdout for profiles of unknown width; keep stdout clean.
     with contextlib.redirect_stdout(io.StringIO()):
         p.image(image, impl="bitImageRaster")
@@ -131,9 +139,7 @@ def _compose_caption(p, caption: str, layout: TicketLayout, settings: PrinterSet
     if settings.cyrillic == "image":
         from hardware.printer_image import render_caption_image
 
-        image = render_caption_image(caption, settings.paper_width_px, settings.font, layout.large_print)
-        with contextlib.redirect_stdout(io.StringIO()):
-            p.image(image, impl="bitImageRaster")
+        _print_image(p, render_caption_image(caption, settings.paper_width_px, settings.font, layout.large_print))
         return
     p.set(normal_textsize=True, bold=True, font="a")
     for line in wrap(caption, settings.columns):
@@ -141,9 +147,40 @@ def _compose_caption(p, caption: str, layout: TicketLayout, settings: PrinterSet
     p.set(normal_textsize=True, bold=False, font="a")
 
 
+def qr_module_dots(paper_width_px: int) -> int:
+    """Dots per QR module: 0.375 mm on 58 mm paper, 0.5 mm on 80 mm (203 dpi), what a phone
+    camera reads at arm's length, and small enough for a ticket under 10 cm."""
+    return 3 if paper_width_px <= 384 else 4
+
+
+def _compose_qr(p, layout: TicketLayout, settings: PrinterSettings) -> None:
+    """The QR code and, when it opens the ticket's page, the hint: beside the code when the
+    ticket is a picture anyway, else on a line under it."""
+    from escpos.constants import QR_ECLEVEL_M
+
+    caption = qr_caption(layout)
+    module = qr_module_dots(settings.paper_width_px)
+    if _qr_native(p, settings):
+        p.set(align="center")
+        p.qr(layout.qr_text, ec=QR_ECLEVEL_M, size=module, native=True)
+    else:
+        from hardware.printer_image import render_qr_image
+
+        beside = caption if settings.cyrillic == "image" else None   # text mode may have no fonts
+        image = render_qr_image(layout.qr_text, settings.paper_width_px, module, beside, settings.font,
+                                layout.large_print)
+        _print_image(p, image)
+        if beside:
+            return
+    if caption:
+        _compose_caption(p, caption, layout, settings)
+
+
 def _qr_native(p, settings: PrinterSettings) -> bool:
+    """``auto``: the printer draws the code when it can, except on a ticket printed as a
+    picture, whose code is a picture too, with the hint beside it (a shorter ticket)."""
     if settings.qr == "auto":
-        return bool(p.profile.supports("qrCode"))
+        return settings.cyrillic != "image" and bool(p.profile.supports("qrCode"))
     return settings.qr == "native"
 
 
@@ -156,12 +193,7 @@ def compose_ticket(layout: TicketLayout, settings: PrinterSettings) -> bytes:
     else:
         _compose_text(p, layout, settings)
     if layout.qr_text and settings.qr != "none":
-        p.set(align="center")
-        p.qr(layout.qr_text, size=6 if settings.paper_width_px >= 576 else 4,
-             native=_qr_native(p, settings))
-        caption = qr_caption(layout)
-        if caption:
-            _compose_caption(p, caption, layout, settings)
+        _compose_qr(p, layout, settings)
     if settings.cut and (p.profile.supports("paperPartCut") or p.profile.supports("paperFullCut")):
         p.cut(mode="PART" if p.profile.supports("paperPartCut") else "FULL")
     else:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import qrcode
 from PIL import Image, ImageDraw, ImageFont
+from qrcode.constants import ERROR_CORRECT_M
 
-from hardware.printer_ticket import CAPTION, EMPHASIS, NUMBER, RULE, SMALL, TITLE, TOPIC, TicketLayout, ticket_lines
+from hardware.printer_ticket import CAPTION, EMPHASIS, NUMBER, RULE, SMALL, TITLE, TOPIC, TicketLayout, ticket_lines, word_pieces
 
 # Font size per style at 384 px; scaled with the paper width.
 _SIZE_AT_384 = {TITLE: 26, CAPTION: 24, NUMBER: 112, TOPIC: 28, EMPHASIS: 24, SMALL: 20}
 _BODY_SIZE_AT_384 = 22
 _BOLD = {TITLE, NUMBER, TOPIC, EMPHASIS, CAPTION}
 MARGIN_PX = 8
+QR_QUIET = 2    # light modules above and below the printed code (white paper lies around it)
 
 
 @lru_cache(maxsize=32)
@@ -29,22 +32,6 @@ def load_font(name: str, size: int, bold: bool) -> ImageFont.FreeTypeFont:
         except OSError:
             continue
     raise OSError(f"font {name!r} not found; install fonts-dejavu-core or set the ticket font")
-
-
-def _pieces(text: str) -> list[tuple[str, bool]]:
-    """Words split after their hyphens: (piece, joined to the previous one without a space).
-    Only ordinary spaces separate words: a phone number written with no-break spaces
-    stays whole."""
-    pieces: list[tuple[str, bool]] = []
-    for word in (w for w in text.split(" ") if w):
-        parts = [""]
-        for i, ch in enumerate(word):
-            parts[-1] += ch
-            # a break after a hyphen between letters («контрольно-|инспекционное»), never in numbers
-            if ch == "-" and 0 < i < len(word) - 1 and word[i - 1].isalpha() and word[i + 1].isalpha():
-                parts.append("")
-        pieces += [(part, i > 0) for i, part in enumerate(parts)]
-    return pieces
 
 
 def _hard_break(draw, piece: str, font, width: int) -> list[str]:
@@ -62,7 +49,7 @@ def _wrap_pixels(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list
     """Greedy wrap at spaces and after hyphens; never cuts a word (see ``_fit``)."""
     lines: list[str] = []
     current = ""
-    for piece, glued in _pieces(text):
+    for piece, glued in word_pieces(text):
         if draw.textlength(piece, font=font) > width:
             broken = _hard_break(draw, piece, font, width)
             if current:
@@ -84,11 +71,11 @@ def _fit(draw, text: str, font_name: str, size: int, bold: bool, width: int, sma
     """The font and lines for ``text``: smaller type (down to ``smallest``) when one of its
     words would not fit the paper width, rather than cutting the word."""
     font = load_font(font_name, size, bold)
-    widest = max((draw.textlength(piece, font=font) for piece, _ in _pieces(text)), default=0)
+    widest = max((draw.textlength(piece, font=font) for piece, _ in word_pieces(text)), default=0)
     while widest > width and size > smallest:
         size -= 1
         font = load_font(font_name, size, bold)
-        widest = max(draw.textlength(piece, font=font) for piece, _ in _pieces(text))
+        widest = max(draw.textlength(piece, font=font) for piece, _ in word_pieces(text))
     return font, _wrap_pixels(draw, text, font, width)
 
 
@@ -112,10 +99,76 @@ def render_caption_image(text: str, width: int, font_name: str = "DejaVuSans.ttf
     lines = _wrap_pixels(scratch, text, font, usable)
     ascent, descent = font.getmetrics()
     line_h = ascent + descent + 2
-    canvas = Image.new("L", (width, len(lines) * line_h + MARGIN_PX), 255)
+    canvas = Image.new("L", (width, len(lines) * line_h + 2), 255)   # the feed to the cutter follows
     draw = ImageDraw.Draw(canvas)
     for i, line in enumerate(lines):
         draw.text(((width - int(draw.textlength(line, font=font))) // 2, i * line_h), line, font=font, fill=0)
+    return canvas.convert("1")
+
+
+def qr_modules(text: str) -> list[list[bool]]:
+    """The QR code of ``text`` without its quiet zone, rows from the top, True = dark.
+    Error correction M: a thermal print may be scuffed or creased (~15 % recoverable)."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    code.add_data(text)
+    code.make(fit=True)
+    return code.get_matrix()
+
+
+def _balanced(draw, text: str, font, width: int, count: int) -> list[str]:
+    """``text`` in ``count`` lines of about equal length («Следите за очередью / на телефоне»,
+    not «… на / телефоне»): the narrowest width that still takes no more lines."""
+    lines = _wrap_pixels(draw, text, font, width)
+    while width > 1:
+        narrower = _wrap_pixels(draw, text, font, width - 4)
+        if len(narrower) > count:
+            break
+        lines, width = narrower, width - 4
+    return lines
+
+
+def render_qr_image(text: str, width: int, module: int, hint: str | None = None,
+                    font_name: str = "DejaVuSans.ttf", large_print: bool = False) -> Image.Image:
+    """The ticket's QR code as a 1-bit picture ``width`` dots wide, ``module`` dots per module;
+    with ``hint`` («Следите за очередью на телефоне») written beside the code rather than
+    under it, so the ticket stays short. Light margins: QR_QUIET modules above and below
+    (the paper around adds more), four between the code and the hint."""
+    matrix = qr_modules(text)
+    side = len(matrix) * module
+    quiet = QR_QUIET * module
+    font, lines, line_h, text_w = None, [], 0, 0
+    if hint:
+        scratch = ImageDraw.Draw(Image.new("L", (width, 10), 255))
+        room = width - 2 * MARGIN_PX - side - 4 * module
+        size = int(_BODY_SIZE_AT_384 * text_scale(width, large_print))
+        smallest = int(size * 0.7)
+        while True:   # smaller type until the hint is no taller than the code
+            font = load_font(font_name, size, True)
+            lines = _wrap_pixels(scratch, hint, font, room)
+            ascent, descent = font.getmetrics()
+            line_h = ascent + descent + 2
+            if len(lines) * line_h <= side or size <= smallest:
+                break
+            size -= 1
+        lines = _balanced(scratch, hint, font, room, len(lines))
+        text_w = max(int(scratch.textlength(line, font=font)) for line in lines)
+    group = side + (4 * module + text_w if hint else 0)
+    left = max(MARGIN_PX, (width - group) // 2)
+    height = max(side, len(lines) * line_h) + 2 * quiet
+    canvas = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(canvas)
+    top = (height - side) // 2
+    for r, row in enumerate(matrix):
+        for c, dark in enumerate(row):
+            if dark:
+                x, y = left + c * module, top + r * module
+                draw.rectangle([(x, y), (x + module - 1, y + module - 1)], fill=0)
+    if hint:
+        x = left + side + 4 * module
+        y = (height - len(lines) * line_h) // 2
+        for line in lines:
+            draw.text((x, y), line, font=font, fill=0)
+            y += line_h
     return canvas.convert("1")
 
 
@@ -139,10 +192,16 @@ def render_ticket_image(layout: TicketLayout, width: int, font_name: str = "Deja
             while draw.textlength(text, font=font) > usable and size > 20:
                 size -= 4
                 font = load_font(font_name, size, True)
-            lines = [text]
-        else:
-            size = int(_SIZE_AT_384.get(style, _BODY_SIZE_AT_384) * scale)
-            font, lines = _fit(draw, text, font_name, size, style in _BOLD, usable, int(size * 0.7))
+            # The number's own ink plus a little air, not the font's line (room for accents
+            # above and descenders below that digits and capitals mostly lack): ~5 mm shorter.
+            _, ink_top, _, ink_bottom = draw.textbbox((0, 0), text, font=font)
+            pad = int(8 * scale)
+            draw.text(((width - int(draw.textlength(text, font=font))) // 2, y + pad - ink_top), text,
+                      font=font, fill=0)
+            y += ink_bottom - ink_top + 2 * pad
+            continue
+        size = int(_SIZE_AT_384.get(style, _BODY_SIZE_AT_384) * scale)
+        font, lines = _fit(draw, text, font_name, size, style in _BOLD, usable, int(size * 0.7))
         ascent, descent = font.getmetrics()
         ink = 0
         if style == EMPHASIS:  # white on black, so priority and booking stand out

@@ -95,23 +95,40 @@ def qr_caption(layout: TicketLayout) -> str | None:
     return LABELS.get(layout.lang, LABELS["ru"])["follow"]
 
 
+def word_pieces(text: str) -> list[tuple[str, bool]]:
+    """Words split after their hyphens: (piece, joined to the previous one without a space).
+    Only ordinary spaces separate words: a phone number written with no-break spaces
+    stays whole."""
+    pieces: list[tuple[str, bool]] = []
+    for word in (w for w in text.split(" ") if w):
+        parts = [""]
+        for i, ch in enumerate(word):
+            parts[-1] += ch
+            # a break after a hyphen between letters («контрольно-|инспекционное»), never in numbers
+            if ch == "-" and 0 < i < len(word) - 1 and word[i - 1].isalpha() and word[i + 1].isalpha():
+                parts.append("")
+        pieces += [(part, i > 0) for i, part in enumerate(parts)]
+    return pieces
+
+
 def wrap(text: str, width: int) -> list[str]:
-    """Greedy word wrap for a fixed-width printer font; long words are split."""
+    """Greedy word wrap for a fixed-width printer font, at spaces and after hyphens between
+    letters (as the picture ticket wraps); a piece longer than the line is split."""
     lines: list[str] = []
     current = ""
-    for word in (w for w in text.split(" ") if w):  # a no-break space (phone numbers) holds
-        while len(word) > width:
+    for piece, glued in word_pieces(text):   # a no-break space (phone numbers) holds
+        while len(piece) > width:
             if current:
                 lines.append(current)
                 current = ""
-            lines.append(word[:width])
-            word = word[width:]
-        candidate = f"{current} {word}" if current else word
+            lines.append(piece[:width])
+            piece, glued = piece[width:], False
+        candidate = current + piece if glued or not current else f"{current} {piece}"
         if len(candidate) <= width:
             current = candidate
         else:
             lines.append(current)
-            current = word
+            current = piece
     if current or not lines:
         lines.append(current)
     return lines

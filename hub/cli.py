@@ -60,6 +60,19 @@ def _with_hq_file(config):
     return replace(config, hq=hq)
 
 
+def people_ahead(text: str) -> int:
+    """A count of people for ``--telegram-ahead`` / ``TALON_TELEGRAM_AHEAD``: a whole number, 0 or more."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of people, 0 or more (--telegram-ahead or env TALON_TELEGRAM_AHEAD), "
+            f"not {text!r}")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_office_arguments(p)
     p.add_argument("--broker", help="use an external broker, mqtt://host:port (else start one)")
@@ -75,6 +88,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--telegram-api-url", default=os.environ.get("TALON_TELEGRAM_API_URL"),
                    help="Telegram Bot API base URL, e.g. a proxy's (env TALON_TELEGRAM_API_URL; "
                         "default https://api.telegram.org/bot)")
-    p.add_argument("--telegram-ahead", type=int, default=int(os.environ.get("TALON_TELEGRAM_AHEAD", "3")),
+    # a string default goes through ``type`` too: a bad env value is an argparse error, not a traceback
+    p.add_argument("--telegram-ahead", type=people_ahead, default=os.environ.get("TALON_TELEGRAM_AHEAD", "3"),
                    help="Telegram: tell a visitor when at most this many people are ahead "
                         "(env TALON_TELEGRAM_AHEAD; default 3)")

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from broker import messages
-from queue_core.model import Ticket, WindowState
+from queue_core.estimate import estimate
+from queue_core.model import Ticket, TicketKind, WindowState
 from queue_core.office import Office
 
 
@@ -20,13 +21,16 @@ def ticket_payload(t: Ticket) -> dict:
             "slot_start": t.slot_start.isoformat(timespec="seconds") if t.slot_start else None}
 
 
-def config_state(office: Office, operators: Iterable[tuple[str, str]] = ()) -> dict:
+def config_state(office: Office, operators: Iterable[tuple[str, str]] = (),
+                 public_url: str | None = None) -> dict:
     """``operators``: ``(code, name)`` of the active operators, for the counters' sign-in
-    list (never a PIN)."""
+    list (never a PIN). ``public_url``: the base of the visitors' ticket pages when the
+    office serves them (a kiosk offers «Без печати — на телефон» from its start), else None."""
     c = office.config
     return messages.state(
         office={"id": c.office_id, "name": {"ru": c.name_ru, "en": c.name_en}, "timezone": c.timezone,
-                "languages": list(c.languages), "phone": c.phone, "site": c.site},
+                "languages": list(c.languages), "phone": c.phone, "site": c.site,
+                "public_url": public_url},
         topics=[{"code": t.code, "prefix": t.prefix, "name": {"ru": t.name_ru, "en": t.name_en},
                  "segment": t.segment, "wait_norm_min": t.wait_norm_min, "service_norm_min": t.service_norm_min,
                  "aggregation": t.aggregation, "per_account": t.per_account, "cutoff": t.cutoff.strftime("%H:%M") if t.cutoff else None}
@@ -50,10 +54,14 @@ SEGMENT_NAMES = {"b2c": {"ru": "Частные клиенты", "en": "Private c
 def queue_state(office: Office, now: datetime) -> dict:
     topics = {}
     waiting = office.waiting()
+    by_topic: dict[str, list[Ticket]] = {}
+    for w in waiting:
+        by_topic.setdefault(w.topic, []).append(w)
     for t in office.config.topics:
-        mine = [w for w in waiting if w.topic == t.code]
+        mine = by_topic.get(t.code, [])
         accepting, reason = office.accepting(t.code, now)
-        _, eta = office.estimate(t.code)
+        # ``Office.estimate`` with the waiting line read once for all topics (rebuilt after every burst)
+        _, eta = estimate(office.config, t.code, TicketKind.WALK_IN, waiting, office.windows, office.recent)
         oldest = min((w.wait_from() for w in mine), default=None)
         topics[t.code] = {"waiting": len(mine), "eta_min": eta,
                           "oldest_wait_min": round((now - oldest).total_seconds() / 60, 1) if oldest else None,
@@ -62,7 +70,9 @@ def queue_state(office: Office, now: datetime) -> dict:
                           windows_open=sum(s.state is WindowState.OPEN for s in office.windows.values()))
 
 
-def window_state(office: Office, number: int, operator_names: dict[str, str], now: datetime | None = None) -> dict:
+def window_state(office: Office, number: int, operator_names: dict[str, str], now: datetime | None = None,
+                 actions: Iterable[str] | None = None) -> dict:
+    """``actions``: ``office.allowed_actions(number, now)`` when the caller has it already."""
     s = office.windows[number]
     t = office.current(number)
     return messages.state(
@@ -74,7 +84,7 @@ def window_state(office: Office, number: int, operator_names: dict[str, str], no
             "started_at": t.leg.started_at.isoformat(timespec="seconds") if t.leg.started_at else None,
             "recalls": t.leg.recalls},
         topics=list(office.config.window(number).topics),
-        actions=list(office.allowed_actions(number, now)))
+        actions=list(office.allowed_actions(number, now) if actions is None else actions))
 
 
 def board_state(seq: int, calls: Iterable[dict]) -> dict:

@@ -36,8 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--paper-width", type=int, choices=(384, 576), default=576,
                    help="printable width in dots: 384 for 58 mm paper, 576 for 80 mm (default 576)")
     p.add_argument("--qr", choices=("auto", "native", "image", "none"), default="auto",
-                   help="QR code with the ticket's page (the office site without it): native if the "
-                        "profile has it (auto)")
+                   help="QR code with the ticket's page (the office site without it): auto = native if the "
+                        "profile has it, a picture on a ticket printed as one (--cyrillic image)")
     p.add_argument("--no-cut", action="store_true", help="never send the cut command")
     p.add_argument("--baudrate", type=int, default=9600, help="serial printers only")
     k = parser.add_argument_group("kiosk")

@@ -7,9 +7,10 @@ Rules it keeps:
 * a ticket is printed only when the hub issued it (``issue``/``checkin`` replied ok);
 * the printer is checked *before* asking the hub, so no ticket is issued that cannot
   be printed; when printing still fails the number stays on screen with a reprint;
-* «Без печати — на телефон» (or a printer that cannot print, once the hub has shown
-  that it serves the visitors' phone pages): the ticket is issued as usual, nothing is
-  printed, and the screen shows the QR code of the ticket's page (``Ticket.url``);
+* «Без печати — на телефон» (or a printer that cannot print, when the hub serves the
+  visitors' phone pages: ``state/config`` ``office.public_url``, or, from a hub older than
+  that field, a reply that carried ``Ticket.url``): the ticket is issued as usual, nothing
+  is printed, and the screen shows the QR code of the ticket's page (``Ticket.url``);
 * a refused or unanswered command leaves nothing half-done and says why, politely;
 * an unanswered ``issue``/``checkin`` is kept with its command id: «Повторить», or the
   visitor tapping the same topic/code again, re-sends it with the SAME id, so a hub that
@@ -130,7 +131,7 @@ class KioskPresenter:
         self.checkin_code = ""
         self.message = ("", "")
         self.ticket_layout: TicketLayout | None = None
-        self.phone_pages = False          # the hub's last ticket had a page (url): paperless is possible
+        self._reply_pages = False         # the hub's last ticket had a page (url): paperless is possible
         self.paperless = False            # this visitor chose «Без печати — на телефон»
         self.phone_note = ""
         self.pending: tuple[str, dict, str] | None = None   # (op, args, command id) not answered yet
@@ -161,6 +162,7 @@ class KioskPresenter:
             return
         if self.lang not in self.languages:
             self.lang = self.languages[0]
+        self._check_service()
         self._changed()
 
     def on_queue(self, payload: dict) -> None:
@@ -183,6 +185,12 @@ class KioskPresenter:
         return not self.printer_state.can_print
 
     @property
+    def phone_pages(self) -> bool:
+        """The hub serves the tickets' phone pages: said in ``state/config`` from the start,
+        or shown by its last reply (a hub that does not publish ``office.public_url``)."""
+        return self.config.office.phone_pages or self._reply_pages
+
+    @property
     def can_issue(self) -> bool:
         """A ticket can be handed out: on paper, or on the phone when the hub serves its page."""
         return not self.tickets_stopped or self.phone_pages
@@ -197,13 +205,20 @@ class KioskPresenter:
         self.printer_state = state
         if changed or force_publish:
             self.publish_status()
+        self._check_service(was_stopped)
+        self._changed()
+
+    def _check_service(self, was_stopped: bool = True) -> None:
+        """Out of service when no ticket can be handed out; back to the start when one can
+        again (paper put in, or the hub now says it serves phone pages)."""
         if not self.can_issue and self.screen in (Screen.ATTRACT, Screen.SEGMENT, Screen.TOPICS,
                                                   Screen.CHECKIN, Screen.PRIORITY):
             self._go(Screen.OUT_OF_SERVICE)
-        elif was_stopped and not self.tickets_stopped and self.screen == Screen.OUT_OF_SERVICE:
+        elif self.screen == Screen.OUT_OF_SERVICE and self.can_issue and (
+                (was_stopped and not self.tickets_stopped)   # the printer prints again
+                or self.ticket_layout is None):              # no issued number on show: phone tickets now
             self.ticket_layout = None
             self._go(Screen.ATTRACT)
-        self._changed()
 
     def publish_status(self, **extra) -> None:
         detail = (text("ru", PRINTER_PROBLEM_KEYS[self.printer_state])
@@ -417,7 +432,7 @@ class KioskPresenter:
             log.error("the hub's %s reply has no usable ticket: %s", op, exc)
             self._show_message(text(self.lang, "sorry"), text(self.lang, "error_generic"))
             return
-        self.phone_pages = bool(ticket.url)  # a hub without the web: no paperless choice from now on
+        self._reply_pages = bool(ticket.url)  # a hub without the web: no paperless choice from now on
         layout = office.ticket_layout(ticket, self.config, self.lang, self._now())
         if self.large_text or self.options.large_print:
             layout = dataclasses.replace(layout, large_print=True)

@@ -53,6 +53,21 @@ def test_garbage_config_is_refused_with_the_field(payload, path):
     assert exc.value.path == path and isinstance(exc.value, ValueError)
 
 
+@pytest.mark.parametrize("office, public_url", [
+    ({}, None),                                              # a hub older than the field
+    ({"public_url": None}, None), ({"public_url": ""}, None),  # the office serves no phone pages
+    ({"public_url": "http://hub:8080"}, "http://hub:8080")])
+def test_config_office_public_url_says_whether_tickets_have_phone_pages(office, public_url):
+    c = ConfigState.from_payload({**CONFIG, "office": {**CONFIG["office"], **office}})
+    assert c.office.public_url == public_url and c.office.phone_pages is bool(public_url)
+
+
+def test_config_office_public_url_must_be_a_string():
+    with pytest.raises(ViewError) as exc:
+        ConfigState.from_payload({"office": {"public_url": True}})
+    assert exc.value.path == "config.office.public_url"
+
+
 def test_queue_topics():
     q = QueueState.from_payload({"v": 1, "seq": 4, "at": "x", "windows_open": 2, "topics": {
         "A": {"waiting": 3, "eta_min": 12, "oldest_wait_min": 7.5, "accepting": True, "reason": None},

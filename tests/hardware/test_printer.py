@@ -106,24 +106,38 @@ def test_printer_native_qr_carries_the_tickets_page():
     assert data.index(ESC_T_17) < data.index(hint)
 
 
+def _code_at_the_left(image: list[list[bool]]) -> tuple[list[list[bool]], list[list[bool]]]:
+    """(the QR code, the rest) of a picture whose code stands at the left, the hint (no
+    taller than the code, centred on it) beside it: the code is as wide as the ink is tall."""
+    rows = [y for y, row in enumerate(image) if any(row)]
+    left = min(x for x in range(len(image[0])) if any(row[x] for row in image))
+    side = rows[-1] - rows[0] + 1
+    return [row[:left + side] for row in image], [row[left + side:] for row in image]
+
+
 @pytest.mark.parametrize("profile,cyrillic,width", [("POS-5890", "cp866_59", 384), ("POS-5890", "image", 384),
-                                                   ("default", "image", 576)])
+                                                   ("default", "image", 576), ("TM-T20II", "image", 384)])
 def test_printer_image_qr_modules_are_the_tickets_page(profile, cyrillic, width):
-    from qrcode.constants import ERROR_CORRECT_L
+    from qrcode.constants import ERROR_CORRECT_M
 
     from tests.kiosk.qr_reading import expected_modules, raster_images, read_modules
 
     data = compose_ticket(layout(qr_text=TICKET_URL, live_page=True),
-                          PrinterSettings(profile=profile, cyrillic=cyrillic, paper_width_px=width, qr="image"))
-    assert b"\x1d(k" not in data
+                          PrinterSettings(profile=profile, cyrillic=cyrillic, paper_width_px=width,
+                                          qr="auto" if profile == "TM-T20II" else "image"))
+    assert b"\x1d(k" not in data       # a picture ticket's code is a picture too, even where it could be native
     images = raster_images(data)
     qr_image = images[1] if cyrillic == "image" else images[0]   # after the ticket's own picture
-    # python-escpos draws the code with qrcode at error correction L (its default)
-    assert read_modules(qr_image) == expected_modules(TICKET_URL, ERROR_CORRECT_L)
-    assert read_modules(qr_image) != expected_modules("mek.example.ru", ERROR_CORRECT_L)
-    if cyrillic == "image":      # the hint under the code is a picture too: three pictures in all
-        assert len(images) == 3
-    else:
+    code, beside = _code_at_the_left(qr_image)
+    modules = expected_modules(TICKET_URL, ERROR_CORRECT_M)   # error correction M, as on the kiosk's screen
+    assert read_modules(code) == modules
+    assert read_modules(code) != expected_modules("mek.example.ru", ERROR_CORRECT_M)
+    ink_rows = [y for y, row in enumerate(code) if any(row)]   # 3 dots a module on 58 mm, 4 on 80 mm
+    assert ink_rows[-1] - ink_rows[0] + 1 == len(modules) * (3 if width == 384 else 4)
+    if cyrillic == "image":      # the hint beside the code, in the same picture: two pictures in all
+        assert len(images) == 2 and any(any(row) for row in beside)
+    else:                        # a text ticket: the code alone, centred, the hint on a line under it
+        assert not any(any(row) for row in beside)
         assert "Следите за очередью на телефоне".encode("cp866") in data.split(b"\x1dv0")[-1]
 
 
@@ -271,19 +285,115 @@ def test_printer_image_never_cuts_a_word(width, large_print):
     assert any("8\u00a0800\u00a0000-00-00" in line for line in phone_lines)  # phone unbroken
 
 
+LINE_SPACING_DOTS = 34   # ESC 2, the printers' default line spacing: 1/6 inch
+
+
+class _Paper:
+    """How far the paper moves while a ticket prints, up to the feed before the cut: raster
+    pictures by their height, a native QR code by its modules, each line feed by the line
+    spacing or the line's tallest character (font A 24 dots, B 17, times ``GS !`` height;
+    ``ESC !`` 0x10 doubles it, and the last of ``ESC !`` / ``GS !`` sets the size, as on
+    Epson). An ESC/POS command it does not know fails the test."""
+
+    SKIP = {b"\x1b@": 2, b"\x1c.": 2, b"\x1bt": 3, b"\x1ba": 3, b"\x1bE": 3, b"\x1db": 3}
+    CUT = (b"\x1bd", b"\x1dV")        # the feed to the cutter and the cut: not counted
+
+    def __init__(self):
+        from qrcode.constants import ERROR_CORRECT_H, ERROR_CORRECT_L, ERROR_CORRECT_M, ERROR_CORRECT_Q
+
+        self.levels = {0x30: ERROR_CORRECT_L, 0x31: ERROR_CORRECT_M, 0x32: ERROR_CORRECT_Q, 0x33: ERROR_CORRECT_H}
+        self.dots = self.tallest = 0
+        self.font_b, self.double, self.magnify = False, False, 1
+        self.qr_module, self.qr_level, self.qr_data = 3, ERROR_CORRECT_L, b""
+
+    def step(self, data: bytes, at: int) -> int | None:
+        """Read the command at ``at``; its length, or None at the cut."""
+        head = data[at:at + 2]
+        if data[at] == 0x0A:
+            self.dots += max(LINE_SPACING_DOTS, self.tallest)
+            self.tallest = 0
+            return 1
+        if head in self.CUT:
+            return None
+        if head in self.SKIP:
+            return self.SKIP[head]
+        if head == b"\x1bM":
+            self.font_b = data[at + 2] in (1, 0x31)
+            return 3
+        if head == b"\x1b!":
+            self.font_b, self.double, self.magnify = bool(data[at + 2] & 0x01), bool(data[at + 2] & 0x10), 1
+            return 3
+        if head == b"\x1d!":
+            self.magnify, self.double = (data[at + 2] & 0x0F) + 1, False
+            return 3
+        if data[at:at + 3] == b"\x1dv0":
+            width_bytes = int.from_bytes(data[at + 4:at + 6], "little")
+            height = int.from_bytes(data[at + 6:at + 8], "little")
+            self.dots += height
+            return 8 + width_bytes * height
+        if data[at:at + 3] == b"\x1d(k":
+            return self._qr(data, at)
+        if data[at] < 0x20:
+            raise AssertionError(f"unknown ESC/POS command at {at}: {data[at:at + 4]!r}")
+        self.tallest = max(self.tallest, (17 if self.font_b else 24) * self.magnify * (2 if self.double else 1))
+        return 1
+
+    def _qr(self, data: bytes, at: int) -> int:
+        from tests.kiosk.qr_reading import expected_modules
+
+        length = int.from_bytes(data[at + 3:at + 5], "little")
+        fn, arg = data[at + 6], data[at + 7:at + 5 + length]
+        if fn == 0x43:
+            self.qr_module = arg[0]
+        elif fn == 0x45:
+            self.qr_level = self.levels[arg[0]]
+        elif fn == 0x50:
+            self.qr_data = arg[1:]
+        elif fn == 0x51:
+            self.dots += len(expected_modules(self.qr_data.decode(), self.qr_level)) * self.qr_module
+        return 5 + length
+
+
+def printed_length_dots(data: bytes) -> int:
+    """The ticket's length in dots as the printer feeds it (``_Paper``)."""
+    paper, at = _Paper(), 0
+    while at < len(data):
+        step = paper.step(data, at)
+        if step is None:
+            break
+        at += step
+    return paper.dots
+
+
+def test_printed_length_counts_lines_pictures_and_codes():
+    assert printed_length_dots(b"\x1b@a\n\x1b!\x10b\n\n\x1b!\x00\x1d!\x33c\n\x1bd\x06\n\n") == 34 + 48 + 34 + 96
+    qr = compose_ticket(layout(qr_text="example.ru"), PrinterSettings(profile="TM-T20II", paper_width_px=384))
+    plain = compose_ticket(layout(), PrinterSettings(profile="TM-T20II", paper_width_px=384))
+    assert printed_length_dots(qr) - printed_length_dots(plain) == 21 * 3    # version 1: 21 modules of 3 dots
+    with pytest.raises(AssertionError, match="unknown ESC/POS"):
+        printed_length_dots(b"\x1b*\x00")
+
+
 @pytest.mark.parametrize("width", [576, 384])
 @pytest.mark.parametrize("page", [False, True], ids=["site", "ticket-page"])
-def test_printer_ticket_length_with_qr(width, page):
-    # The ticket's page is a longer text than the site: a larger code and the hint under it
-    # make the ticket ~7 mm longer (a 43-character token; ~5 mm with 22 characters).
-    max_mm = 110 if page else 100
-    qr = dict(qr_text=TICKET_URL, live_page=True) if page else dict(qr_text="mek.example.ru")
-    lay = layout(topic_label=LONG_TOPIC, office_name="Офис-центр ООО «МЭК»", **qr,
+@pytest.mark.parametrize("cyrillic,qr", [("image", "image"), ("image", "native"), ("cp866_17", "native"),
+                                         ("cp866_17", "image")])
+def test_printer_ticket_length_with_qr(width, page, cyrillic, qr):
+    # A long topic and office name, the page's address with its 43-character token: under 10 cm
+    # (without the blank paper fed to the cutter).
+    codes = dict(qr_text=TICKET_URL, live_page=True) if page else dict(qr_text="mek.example.ru")
+    lay = layout(topic_label=LONG_TOPIC, office_name="Офис-центр ООО «МЭК»", **codes,
                  footer_lines=("Контактный центр: 8\u00a0800\u00a0000-00-00", "Сайт: mek.example.ru"))
+    data = compose_ticket(lay, PrinterSettings(profile="TM-T20II", cyrillic=cyrillic, paper_width_px=width, qr=qr))
+    assert (b"\x1d(k" in data) is (qr == "native")
+    assert printed_length_dots(data) / PRINTER_DPI * 25.4 <= 100
+
+
+@pytest.mark.parametrize("width", [576, 384])
+def test_printer_image_ticket_hint_beside_the_code(width):
+    lay = layout(qr_text=TICKET_URL, live_page=True)
     data = compose_ticket(lay, PrinterSettings(cyrillic="image", paper_width_px=width, qr="image"))
-    heights = _raster_heights(data)
-    assert len(heights) == (3 if page else 2)  # the ticket, its QR code (and the hint under it)
-    assert sum(heights) / PRINTER_DPI * 25.4 <= max_mm
+    assert len(_raster_heights(data)) == 2                # the ticket, then its code with the hint beside
 
 
 def test_printer_large_print_is_larger():
@@ -297,6 +407,26 @@ def test_printer_assisted_ticket_says_staff_will_come():
     assert ("emphasis", "Сопровождение: сотрудник подойдёт к Вам") in lines
     assert "Сопровождение: сотрудник подойдёт к Вам".encode("cp866") in compose_ticket(
         layout(priority=True, assisted=True), PrinterSettings())
+
+
+def test_printer_text_mode_breaks_after_a_hyphen_between_letters_only():
+    assert wrap(LONG_TOPIC, 32) == ["Приём заявок (контрольно-", "инспекционное управление)"]
+    assert wrap("Контрольно-инспекционное", 32) == ["Контрольно-инспекционное"]
+    assert wrap("Телефон: 000-00-00", 12) == ["Телефон:", "000-00-00"]    # never inside a number
+    assert wrap("Абвгдежзиклмн", 5) == ["Абвгд", "ежзик", "лмн"]            # too long: split all the same
+
+
+def test_printer_text_mode_footer_wraps_at_font_b_width():
+    data = compose_ticket(layout(footer_lines=("Контактный центр: 8\u00a0800\u00a0000-00-00",)),
+                          PrinterSettings(paper_width_px=384))
+    # 33 characters: one line of font B (42 on 58 mm paper), where font A (32) would need two
+    assert _encode_cp866("Контактный центр: 8\u00a0800\u00a0000-00-00") + b"\n" in data
+
+
+def _encode_cp866(text: str) -> bytes:
+    from hardware.printer import _encode
+
+    return _encode(text)
 
 
 def test_printer_text_mode_keeps_the_phone_whole():

@@ -214,6 +214,7 @@ def test_kiosk_paperless_with_the_real_dispatcher():
             yield from until(lambda: app.root.current == screen, screen)
 
         yield from until(lambda: app.vm.office_name and app.root.current == "attract", "attract")
+        seen["offered_at_start"] = app.vm.paperless_offered    # state/config office.public_url
         yield from take(False, "ticket")
         seen["printed_layout"] = app.printer.layouts[-1]
         seen["printed_job"] = app.printer.jobs[-1]
@@ -231,6 +232,7 @@ def test_kiosk_paperless_with_the_real_dispatcher():
     finally:
         hub.close()
 
+    assert seen["offered_at_start"]                   # before the first reply: the hub's config says so
     printed = seen["printed_layout"]
     assert printed.live_page and "/t/" in printed.qr_text
     assert store_qr_data(printed.qr_text) in seen["printed_job"]

@@ -811,3 +811,88 @@ def test_kiosk_paperless_in_english_and_read_aloud(web_bus, printer, clock):
     presenter.speak()
     assert said[-1] == ("Point your phone's camera at the code. Your ticket: А016. Consultation. "
                         "The code for your phone is on the screen.", "en")
+
+
+# --- phone pages said in state/config (office.public_url): paperless from the first visitor ---------
+def config_with_pages(public_url: str | None = PAGE_BASE) -> dict:
+    return {**CONFIG, "office": {**CONFIG["office"], "public_url": public_url}}
+
+
+@pytest.fixture
+def pages_bus():
+    bus = office_bus(PAGE_BASE)
+    bus.set_state("config", config_with_pages())
+    return bus
+
+
+def test_kiosk_offers_paperless_to_the_first_visitor_when_the_config_says_so(pages_bus, printer, clock):
+    presenter = KioskPresenter(pages_bus, printer, monotonic=clock.monotonic, now=lambda: clock.now)
+    presenter.start()
+    presenter.begin()
+    presenter.choose_segment("b2c")
+    assert presenter.view().paperless_offered                  # no ticket issued yet
+    presenter.toggle_paperless()
+    presenter.choose_topic("A")
+    view = presenter.view()
+    assert view.screen == Screen.PHONE and view.ticket_url == f"{PAGE_BASE}/t/tok15-Xq8mVx2Lr0aZ7eKfN1sYtB"
+    assert printer.jobs == []
+
+
+def test_kiosk_without_paper_at_start_hands_out_phone_tickets_when_the_config_says_so(pages_bus, printer, clock):
+    printer.state = PrinterState.PAPER_OUT
+    presenter = KioskPresenter(pages_bus, printer, monotonic=clock.monotonic, now=lambda: clock.now)
+    presenter.start()
+    view = presenter.view()
+    assert view.screen == Screen.ATTRACT
+    assert view.banner == "Закончилась бумага для талонов. Талон можно получить без печати — на телефон."
+    presenter.begin()
+    presenter.choose_segment("b2c")
+    presenter.choose_topic("A")
+    assert presenter.view().screen == Screen.PHONE and printer.jobs == []
+
+
+def test_kiosk_follows_the_config_when_the_office_starts_or_stops_serving_pages(bus, printer, clock):
+    printer.state = PrinterState.PAPER_OUT
+    presenter = KioskPresenter(bus, printer, monotonic=clock.monotonic, now=lambda: clock.now)
+    presenter.start()
+    assert presenter.view().screen == Screen.OUT_OF_SERVICE    # no paper, no pages
+    bus.handler.page_base = PAGE_BASE
+    bus.set_state("config", config_with_pages())               # the hub restarted with its web
+    assert presenter.view().screen == Screen.ATTRACT and presenter.view().paperless
+    bus.set_state("config", config_with_pages(None))          # ... and without it again
+    assert presenter.view().screen == Screen.OUT_OF_SERVICE
+    printer.state = PrinterState.OK
+    presenter.poll_printer()
+    view = presenter.view()
+    assert view.screen == Screen.ATTRACT and not view.paperless_offered
+
+
+def test_kiosk_without_public_url_in_the_config_still_learns_from_the_reply(web_kiosk):
+    assert "public_url" not in CONFIG["office"]                 # a hub older than the field
+    assert not web_kiosk.view().paperless_offered
+    take_printed_ticket(web_kiosk)
+    assert web_kiosk.view().paperless_offered
+
+
+def test_kiosk_with_the_real_hub_offers_paperless_to_the_first_visitor(printer):
+    """``hub.local.LocalHub``: the real dispatcher's ``state/config`` and ``issue`` reply."""
+    from hub.local import LocalHub
+
+    hub = LocalHub(waiting={"A": 2})
+    try:
+        hub.request("counter-1", "open", {"window": 1})
+        presenter = KioskPresenter(hub.bus("kiosk-1"), printer)
+        presenter.start()
+        base = hub.states["config"]["office"]["public_url"]
+        assert base == hub.dispatcher.base_url and base.startswith("http")
+        assert presenter.view().paperless_offered               # before any ticket was issued
+        presenter.begin()
+        if presenter.view().screen == Screen.SEGMENT:
+            presenter.choose_segment(presenter.view().segments[0].code)
+        presenter.toggle_paperless()
+        presenter.choose_topic("A")
+        view = presenter.view()
+        assert view.screen == Screen.PHONE and view.ticket_url.startswith(f"{base}/t/")
+        assert printer.jobs == []
+    finally:
+        hub.close()
