@@ -319,6 +319,17 @@ class TelegramNotifier:
             return exc.retry_after
         return min(self.s.backoff_max_s, BACKOFF_FIRST_S * 2 ** (failures - 1))
 
+    async def _wait_after_failure(self, failures: int, exc: Exception, refused: str, failed: str) -> None:
+        """Log the ``failures``-th failure in a row and wait before the next try. Telegram's
+        errors are to be expected: a warning (``refused`` % (exc, delay)); anything else is a
+        bug: logged with its traceback (``failed``)."""
+        delay = self._delay(failures, exc)
+        if isinstance(exc, (TelegramError, _Backoff)):
+            log.warning(refused, exc, delay)
+        else:
+            log.error(failed, exc_info=exc)
+        await asyncio.sleep(delay)
+
     # ------------------------------------------------------------------ updates: /start, /stop
     async def _poll(self, bot: Bot) -> None:
         offset: int | None = None
@@ -332,15 +343,10 @@ class TelegramNotifier:
                     await self._on_update(bot, update)     # a failed reply leaves the update unconfirmed
                     offset = update.update_id + 1
                 failures = 0
-            except (TelegramError, _Backoff) as exc:
+            except Exception as exc:
                 failures += 1
-                delay = self._delay(failures, exc)
-                log.warning("Telegram updates: %s; trying again in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-            except Exception:
-                failures += 1
-                log.exception("could not handle a Telegram update; trying again")
-                await asyncio.sleep(self._delay(failures))
+                await self._wait_after_failure(failures, exc, "Telegram updates: %s; trying again in %.1f s",
+                                               "could not handle a Telegram update; trying again")
 
     async def _on_update(self, bot: Bot, update: Update) -> None:
         message = update.message
@@ -385,16 +391,11 @@ class TelegramNotifier:
             try:
                 await self._deliver(bot)
                 failures = 0
-            except (TelegramError, _Backoff) as exc:
+            except Exception as exc:
                 failures += 1
-                delay = self._delay(failures, exc)
-                log.warning("Telegram notifications held back (%s); trying again in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-                self._wake.set()
-            except Exception:
-                failures += 1
-                log.exception("Telegram notifications failed; trying again")
-                await asyncio.sleep(self._delay(failures))
+                await self._wait_after_failure(failures, exc,
+                                               "Telegram notifications held back (%s); trying again in %.1f s",
+                                               "Telegram notifications failed; trying again")
                 self._wake.set()
 
     def _ask_for_a_count(self) -> None:

@@ -38,6 +38,7 @@ DEVICES = [
     ("admin-1", "admin", "admin-1-secret"),
 ]
 PASSWORDS = {d: p for d, _, p in DEVICES}
+HUB_STATES = ("config", "queue", "board", "notice", "window/1", "window/2")   # a two-window hub's retained states
 
 
 def broker_dir() -> str:
@@ -82,6 +83,16 @@ class BrokerHandle:
         password = kwargs.pop("password", self.password(user))
         return MqttConnection(self.url, client_id or f"test-{user}-{os.urandom(3).hex()}",
                               user if self.authenticated or password else None, password, **kwargs)
+
+    def clear_hub_states(self) -> None:
+        """Make the broker forget the hub's retained states (so a test leaves none behind for the
+        next one, or a restarted hub has to publish them again)."""
+        conn = self.connection("hub")
+        conn.start()
+        conn.wait_connected(5)
+        for name in HUB_STATES:
+            conn.clear_retained(self.topics.state(name)).wait_for_publish(2)
+        conn.stop()
 
 
 @pytest.fixture(scope="session")

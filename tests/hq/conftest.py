@@ -1,13 +1,10 @@
 """Head office's tests: an office's real dispatcher (``hub.local.LocalHub``) makes the events,
-head office's ingest takes them; SQLite always, PostgreSQL when TALON_TEST_POSTGRES_URL is set."""
+head office's ingest takes them; SQLite always, PostgreSQL when TALON_TEST_POSTGRES_URL is set
+(``db_url``, tests/conftest.py)."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
-
-import pytest
-from sqlalchemy import create_engine, text
 
 from bench import harness
 from broker import messages
@@ -15,26 +12,7 @@ from hq.ingest import Message
 from hub.local import LocalHub
 from queue_core.config import parse_office_toml
 
-PG_URL = os.environ.get("TALON_TEST_POSTGRES_URL")
 TZ = ZoneInfo("Asia/Yekaterinburg")
-
-
-def fresh_postgres() -> str:
-    if not PG_URL:
-        pytest.skip("TALON_TEST_POSTGRES_URL is not set (CI sets it)")
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return PG_URL
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hq.db'}"
-    return fresh_postgres()
 
 
 def office_toml(office: str, windows: int = 3) -> str:

@@ -30,7 +30,8 @@ from storage import directory, hq
 from storage import events as event_log
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import EventRow
-from tests.hq.conftest import fresh_postgres, office_toml
+from tests.conftest import fresh_postgres
+from tests.hq.conftest import office_toml
 from tests.hq.test_ingest import projection, reports
 from tests.mqtt_fixtures import CONNECT_TIMEOUT, broker_dir, free_port
 

@@ -32,13 +32,7 @@ def hub(mqtt_broker, tmp_path):
     h.start()
     yield h
     h.stop()
-    # leave no retained state of this test behind for the next one
-    conn = mqtt_broker.connection("hub")
-    conn.start()
-    conn.wait_connected(5)
-    for topic in ("config", "queue", "board", "notice", "window/1", "window/2"):
-        conn.clear_retained(h.topics.state(topic)).wait_for_publish(2)
-    conn.stop()
+    mqtt_broker.clear_hub_states()
 
 
 def test_kiosk_counter_and_board_through_the_hub(hub, mqtt_broker, bus):

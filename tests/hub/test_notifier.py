@@ -130,13 +130,7 @@ def site(mosquitto_broker, tmp_path, telegram, bus):
     s = Site(mosquitto_broker, tmp_path, telegram, bus)
     yield s
     s.stop()
-    # leave no retained state of this test behind for the next one
-    conn = mosquitto_broker.connection("hub")
-    conn.start()
-    conn.wait_connected(5)
-    for topic in ("config", "queue", "board", "notice", "window/1", "window/2"):
-        conn.clear_retained(f"talon/{OFFICE}/state/{topic}").wait_for_publish(2)
-    conn.stop()
+    mosquitto_broker.clear_hub_states()
 
 
 def subscribed(number: str) -> str:
@@ -412,6 +406,39 @@ def test_a_wrong_token_keeps_trying_without_naming_a_bot(tmp_path, telegram, cap
         db.close()
     assert "rejected the bot token" in caplog.text
     assert "999:wrong" not in caplog.text, "the token must not reach the log"
+
+
+def test_a_failure_in_a_loop_is_logged_and_waited_out(tmp_path, caplog, monkeypatch):
+    """Telegram's errors: a warning, then the wait Telegram asked for (``_Backoff``, made of its
+    ``RetryAfter``) or the doubling back-off; any other error (a bug): logged with its
+    traceback, then the back-off."""
+    import asyncio
+
+    from telegram.error import NetworkError
+
+    from hub.notifier import _Backoff
+
+    db = QueueDatabase(f"sqlite:///{tmp_path / 'hub.db'}", replace(make_config(windows=1), office_id=OFFICE))
+    notifier = TelegramNotifier(db, NotifierSettings("1:x", backoff_max_s=3.0), run_on_writer=lambda fn: fn())
+    waited: list[float] = []
+
+    async def sleep(seconds):
+        waited.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    failures = [(1, NetworkError("Bad Gateway")), (2, _Backoff(7.0)), (3, RuntimeError("a bug")),
+                (9, NetworkError("Bad Gateway"))]
+    try:
+        for n, exc in failures:
+            asyncio.run(notifier._wait_after_failure(n, exc, "refused: %s; again in %.1f s", "failed"))
+    finally:
+        db.close()
+    assert waited == [0.5, 7.0, 2.0, 3.0]
+    records = [(r.levelname, r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    assert records == [("WARNING", "refused: Bad Gateway; again in 0.5 s", False),
+                       ("WARNING", "refused: 7.0; again in 7.0 s", False),
+                       ("ERROR", "failed", True),
+                       ("WARNING", "refused: Bad Gateway; again in 3.0 s", False)]
 
 
 def test_a_negative_threshold_is_refused():

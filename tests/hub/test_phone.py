@@ -16,7 +16,6 @@ from tests.mqtt_fixtures import OFFICE, PASSWORDS, Inbox
 from tests.queue_core.helpers import MONDAY_10, make_config
 
 BASE = "http://queue.office.test:8080"
-STATES = ("config", "queue", "board", "notice", "window/1", "window/2")
 
 
 def make_db(path) -> QueueDatabase:
@@ -31,13 +30,13 @@ def make_hub(mqtt_broker, db: QueueDatabase) -> Hub:
     return h
 
 
-def clear_retained(mqtt_broker, topics) -> None:
-    conn = mqtt_broker.connection("hub")
-    conn.start()
-    conn.wait_connected(5)
-    for name in STATES:
-        conn.clear_retained(topics.state(name)).wait_for_publish(2)
-    conn.stop()
+def board_notices(mqtt_broker, bus) -> Inbox:
+    """A board over MQTT watching ``state/notice``: what it is shown."""
+    board = mqtt_broker.hub_client("board-1", "board")
+    notices = Inbox()
+    board.watch_state("notice", notices)
+    bus.start(board)
+    return notices
 
 
 @pytest.fixture
@@ -57,7 +56,7 @@ def hub(mqtt_broker, db_path):
     h = make_hub(mqtt_broker, make_db(db_path))
     yield h
     h.stop()
-    clear_retained(mqtt_broker, h.topics)
+    mqtt_broker.clear_hub_states()
 
 
 def token_of(ticket: dict) -> str:
@@ -175,10 +174,7 @@ def test_listeners_hear_every_committed_change_and_a_failing_one_harms_nothing(h
 def test_the_announcement_is_retained_and_survives_a_hub_restart(mqtt_broker, bus, db_path):
     first = make_hub(mqtt_broker, make_db(db_path))
     try:
-        board = mqtt_broker.hub_client("board-1", "board")
-        notices = Inbox()
-        board.watch_state("notice", notices)
-        bus.start(board)
+        notices = board_notices(mqtt_broker, bus)
         assert notices.wait_for()["text"] == ""                     # nothing announced yet
         first.announce("  Окно 3   закрыто до 14:00 ")
         shown = notices.wait_for(lambda n: n["text"])
@@ -189,13 +185,10 @@ def test_the_announcement_is_retained_and_survives_a_hub_restart(mqtt_broker, bu
             assert info.value.code == "bad_schema"
     finally:
         first.stop()
-    clear_retained(mqtt_broker, first.topics)          # the broker forgot it: the hub must say it again
+    mqtt_broker.clear_hub_states()                     # the broker forgot it: the hub must say it again
     second = make_hub(mqtt_broker, make_db(db_path))
     try:
-        late = mqtt_broker.hub_client("board-1", "board")
-        after = Inbox()
-        late.watch_state("notice", after)
-        bus.start(late)
+        after = board_notices(mqtt_broker, bus)
         assert after.wait_for(lambda n: n["text"])["text"] == "Окно 3 закрыто до 14:00"
         second.announce("")
         assert after.wait_for(lambda n: n["text"] == "")["seq"] >= 0
@@ -203,7 +196,7 @@ def test_the_announcement_is_retained_and_survives_a_hub_restart(mqtt_broker, bu
             assert ticket_links.notice(s, OFFICE) is None
     finally:
         second.stop()
-        clear_retained(mqtt_broker, second.topics)
+        mqtt_broker.clear_hub_states()
 
 
 def test_the_web_gets_the_hubs_hooks(hub, mqtt_broker, bus, tmp_path):

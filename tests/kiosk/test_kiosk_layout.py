@@ -94,6 +94,13 @@ def walk(app, name: str, problems: dict):
         yield from until(lambda: app.vm.screen.value == screen and app.root.current == screen, screen)
         check(label or screen)
 
+    def paperless_ticket(topics_label, phone_label):
+        """«Без печати — на телефон» on the topics screen, then a ticket onto the phone screen."""
+        app.do("toggle_paperless")
+        yield from until(lambda: app.vm.paperless, "paperless")
+        check(topics_label)
+        yield from go("choose_topic", "F", screen="phone", label=phone_label)
+
     yield from until(lambda: app.vm.office_name and app.root.current == "attract", "attract")
     check("attract")
     yield from go("begin", screen="segment")
@@ -131,10 +138,7 @@ def walk(app, name: str, problems: dict):
     yield from go("choose_topic", "F", screen="ticket", label="ticket-with-page")
     yield from go("begin", screen="segment", label="segment-4")
     yield from go("choose_segment", "b2c", screen="topics", label="topics-paperless-offered")
-    app.do("toggle_paperless")
-    yield from until(lambda: app.vm.paperless, "paperless")
-    check("topics-paperless-on")
-    yield from go("choose_topic", "F", screen="phone")
+    yield from paperless_ticket("topics-paperless-on", "phone")
     yield from go("open_checkin", screen="checkin", label="checkin-paperless")
     for digit in "4821":
         app.do("press_digit", digit)
@@ -162,20 +166,14 @@ def walk(app, name: str, problems: dict):
     yield from go("choose_topic", "F", screen="ticket", label="ticket-large")
     yield from go("begin", screen="segment", label="segment-large")
     yield from go("choose_segment", "b2c", screen="topics", label="topics-large-2")
-    app.do("toggle_paperless")
-    yield from until(lambda: app.vm.paperless, "paperless")
-    check("topics-paperless-large")
-    yield from go("choose_topic", "F", screen="phone", label="phone-large")
+    yield from paperless_ticket("topics-paperless-large", "phone-large")
     yield from go("go_home", screen="attract", label="attract-5")
     app.do("switch_language")
     yield from until(lambda: app.vm.lang == "en", "English")
     check("attract-en")
     yield from go("open_priority", screen="priority", label="priority-en")
     yield from go("choose_priority_category", "disabled", screen="topics", label="topics-en")
-    app.do("toggle_paperless")
-    yield from until(lambda: app.vm.paperless, "paperless")
-    check("topics-paperless-en")
-    yield from go("choose_topic", "F", screen="phone", label="phone-en")
+    yield from paperless_ticket("topics-paperless-en", "phone-en")
 
 
 @pytest.mark.kivy

@@ -38,6 +38,17 @@ def screen_modules(widget, png: Path) -> list[list[bool]]:
     return read_modules([[code.getpixel((x, y)) < 128 for x in range(code.width)] for y in range(code.height)])
 
 
+def until(condition, what):
+    """A script's step (``hardware.screen.run_scripted``): let the app run until ``condition()``
+    holds (about 10 s at most), then a moment more for the layout to settle."""
+    for _ in range(200):
+        if condition():
+            yield 0.15
+            return
+        yield 0.05
+    raise AssertionError(f"the kiosk did not get to {what}")
+
+
 def kiosk_args():
     from tests.kiosk.test_kiosk_layout import kiosk_args as layout_kiosk_args
 
@@ -60,14 +71,6 @@ def test_kiosk_paperless_ticket_through_the_real_app():
     seen: dict = {}
 
     def script(app):
-        def until(condition, what):
-            for _ in range(200):
-                if condition():
-                    yield 0.15
-                    return
-                yield 0.05
-            raise AssertionError(f"the kiosk did not get to {what}")
-
         def visible_button(text_part):
             for widget in app.root.current_screen.walk():
                 if isinstance(widget, Button) and text_part in widget.text and widget.opacity > 0 \
@@ -193,14 +196,6 @@ def test_kiosk_paperless_with_the_real_dispatcher():
     seen: dict = {}
 
     def script(app):
-        def until(condition, what):
-            for _ in range(200):
-                if condition():
-                    yield 0.15
-                    return
-                yield 0.05
-            raise AssertionError(f"the kiosk did not get to {what}")
-
         def take(paperless: bool, screen: str):
             app.do("begin")
             yield from until(lambda: app.root.current in ("segment", "topics"), "the choice")

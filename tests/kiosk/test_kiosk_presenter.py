@@ -40,13 +40,17 @@ def printer():
     return FakePrinter()
 
 
-@pytest.fixture
-def kiosk(bus, printer, clock):
-    presenter = KioskPresenter(bus, printer, options=KioskOptions(ticket_display_s=8, idle_timeout_s=45,
-                                                                  message_display_s=15),
-                               monotonic=clock.monotonic, now=lambda: clock.now)
+def started_kiosk(bus, printer, clock, **extra) -> KioskPresenter:
+    """A kiosk on the test's clock, started: it has read the hub's retained state."""
+    presenter = KioskPresenter(bus, printer, monotonic=clock.monotonic, now=lambda: clock.now, **extra)
     presenter.start()
     return presenter
+
+
+@pytest.fixture
+def kiosk(bus, printer, clock):
+    return started_kiosk(bus, printer, clock,
+                         options=KioskOptions(ticket_display_s=8, idle_timeout_s=45, message_display_s=15))
 
 
 def topic(view, code):
@@ -623,11 +627,8 @@ def web_bus():
 
 @pytest.fixture
 def web_kiosk(web_bus, printer, clock):
-    presenter = KioskPresenter(web_bus, printer, options=KioskOptions(ticket_display_s=8, idle_timeout_s=45,
-                                                                      phone_display_s=30),
-                               monotonic=clock.monotonic, now=lambda: clock.now)
-    presenter.start()
-    return presenter
+    return started_kiosk(web_bus, printer, clock,
+                         options=KioskOptions(ticket_display_s=8, idle_timeout_s=45, phone_display_s=30))
 
 
 def take_printed_ticket(kiosk):
@@ -795,9 +796,7 @@ def test_kiosk_phone_instead_needs_a_page(kiosk, printer):
 
 def test_kiosk_paperless_in_english_and_read_aloud(web_bus, printer, clock):
     said = []
-    presenter = KioskPresenter(web_bus, printer, monotonic=clock.monotonic, now=lambda: clock.now,
-                               speaker=lambda sentence, lang: said.append((sentence, lang)))
-    presenter.start()
+    presenter = started_kiosk(web_bus, printer, clock, speaker=lambda sentence, lang: said.append((sentence, lang)))
     take_printed_ticket(presenter)
     presenter.switch_language()
     presenter.begin()
@@ -826,8 +825,7 @@ def pages_bus():
 
 
 def test_kiosk_offers_paperless_to_the_first_visitor_when_the_config_says_so(pages_bus, printer, clock):
-    presenter = KioskPresenter(pages_bus, printer, monotonic=clock.monotonic, now=lambda: clock.now)
-    presenter.start()
+    presenter = started_kiosk(pages_bus, printer, clock)
     presenter.begin()
     presenter.choose_segment("b2c")
     assert presenter.view().paperless_offered                  # no ticket issued yet
@@ -840,8 +838,7 @@ def test_kiosk_offers_paperless_to_the_first_visitor_when_the_config_says_so(pag
 
 def test_kiosk_without_paper_at_start_hands_out_phone_tickets_when_the_config_says_so(pages_bus, printer, clock):
     printer.state = PrinterState.PAPER_OUT
-    presenter = KioskPresenter(pages_bus, printer, monotonic=clock.monotonic, now=lambda: clock.now)
-    presenter.start()
+    presenter = started_kiosk(pages_bus, printer, clock)
     view = presenter.view()
     assert view.screen == Screen.ATTRACT
     assert view.banner == "Закончилась бумага для талонов. Талон можно получить без печати — на телефон."
@@ -853,8 +850,7 @@ def test_kiosk_without_paper_at_start_hands_out_phone_tickets_when_the_config_sa
 
 def test_kiosk_follows_the_config_when_the_office_starts_or_stops_serving_pages(bus, printer, clock):
     printer.state = PrinterState.PAPER_OUT
-    presenter = KioskPresenter(bus, printer, monotonic=clock.monotonic, now=lambda: clock.now)
-    presenter.start()
+    presenter = started_kiosk(bus, printer, clock)
     assert presenter.view().screen == Screen.OUT_OF_SERVICE    # no paper, no pages
     bus.handler.page_base = PAGE_BASE
     bus.set_state("config", config_with_pages())               # the hub restarted with its web

@@ -3,6 +3,7 @@
 The simulated database is made once per session (three office days of the example
 office) and copied for each test, so every test starts from the same data.
 """
+import os
 import re
 import shutil
 from datetime import date, datetime
@@ -23,6 +24,10 @@ NOW = datetime(2026, 11, 19, 11, 0, tzinfo=TZ)          # "now" for every test a
 PASSWORDS = {"oper": "oper-pass-1", "head": "head-pass-1", "admin": "admin-pass-1"}
 ROLES = {"oper": "operator", "head": "head", "admin": "admin"}
 API_TOKEN = "test-token-0123456789"
+# Debian's Chromium, driven by Playwright (``playwright install`` is never needed)
+CHROMIUM = os.environ.get("TALON_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
 
 TINY_TOML = """
 [office]
@@ -67,6 +72,18 @@ def sim_db_file(tmp_path_factory):
     simulate(db, 3, SIM_START, Workload(load=0.8))
     db.close()
     return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for a test module's pages; skips where there is none."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM:
+        pytest.skip("no chromium on PATH (set TALON_CHROMIUM)")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
 
 
 def make_app(db_path: Path, toml: str, **extra):

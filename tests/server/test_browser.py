@@ -17,13 +17,10 @@ from werkzeug.serving import make_server
 
 from storage.models import PresenceRow
 from storage.queue_db import QueueDatabase
-from tests.server.conftest import EXAMPLE, NOW, PASSWORDS, make_app
+from tests.server.conftest import ARGS, CHROMIUM, EXAMPLE, NOW, PASSWORDS, make_app
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = os.environ.get("TALON_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
 
 
 @pytest.fixture

@@ -56,11 +56,20 @@ def _config(office, profile, windows):
 
 
 def _live_morning(db: QueueDatabase, config):
-    """Thursday 10:20-10:50: a window open, one visitor served, three waiting."""
+    """Thursday: three visitors served and rated 5, 4 and 2 from 9:00; 10:20-10:50 one
+    visitor called and three waiting."""
     at = NOW - timedelta(minutes=40)
     window = config.windows[0].number
     topic = config.topics[0].code
-    db.transaction(lambda s, o: o.sign_in(window, "op-1", at))
+    early = NOW - timedelta(hours=2)
+    db.transaction(lambda s, o: o.sign_in(window, "op-1", early))
+    for i, score in enumerate((5, 4, 2)):
+        t0 = early + timedelta(minutes=10 * i)
+        t = db.transaction(lambda s, o, t0=t0: o.issue(topic, t0))[0]
+        db.transaction(lambda s, o, t0=t0: o.call_next(window, t0 + timedelta(minutes=1)))
+        db.transaction(lambda s, o, t0=t0: o.start(window, t0 + timedelta(minutes=2)))
+        db.transaction(lambda s, o, t0=t0: o.finish(window, t0 + timedelta(minutes=6)))
+        db.transaction(lambda s, o, t0=t0, t=t, score=score: o.rate(window, t.number, score, t0 + timedelta(minutes=7)))
     for i in range(4):
         db.transaction(lambda s, o, i=i: o.issue(topic, at + timedelta(minutes=5 + i)))
     db.transaction(lambda s, o: o.call_next(window, at + timedelta(minutes=10)))
@@ -205,15 +214,20 @@ def test_live_state_of_every_office_equals_each_office_own_snapshot(databases, a
 
 
 def _monthly(databases, office, tmp_path):
+    """The office's own monthly figures, from its own database (``talon report monthly --json``'s),
+    with its disclosure row and its ratings of the month."""
+    from server.report_data import monthly_data
+    from storage import csat, disclosure, stats
+
     (tmp_path / office).mkdir(exist_ok=True)
     app, _own = _office_client(databases, office, tmp_path)
     try:
-        from server.report_data import monthly_data
-        from storage.stats import Figures
         with app.app_context(), session_scope() as s:
-            data = monthly_data(s, app.extensions["talon"].config, 2026, 11)
-        assert Figures                                  # the office's own figures, as its report has them
-        return data
+            config = app.extensions["talon"].config
+            data = monthly_data(s, config, 2026, 11)
+            data["disclosure"] = disclosure.disclosure(s, config, 2026, months=(11,))[0]
+            data["csat"] = csat.csat(s, config, *stats.month_bounds(2026, 11, TZ))
+            return data
     finally:
         app.extensions["talon"].engine.dispose()
 
@@ -224,11 +238,12 @@ def _csv(body: bytes) -> list[list[str]]:
 
 def test_network_month_adds_up_the_offices_and_ranks_them(databases, analyst, tmp_path):
     own = {o[0]: _monthly(databases, o[0], tmp_path) for o in OFFICES}
+    from flask import g
+
     from server import hq_web
     app = analyst.application
     with app.test_request_context("/network?month=2026-11"), session_scope() as s:
-        from flask import g
-        g.scope = None
+        g.scope = None                                  # an analyst: every office
         months = {o.office: t for o, _c, t in hq_web.office_months(s, 2026, 11, NOW)}
         network = hq_web.network_report(s, 2026, 11, NOW)
     for office, t in months.items():
@@ -248,6 +263,16 @@ def test_network_month_adds_up_the_offices_and_ranks_them(databases, analyst, tm
     assert total["served"] == sum(m["total"]["served"] for m in own.values())
     judged = sum(t.judged for t in months.values())
     assert total["within_wait_norm_share"] == round(sum(t.within for t in months.values()) / judged, 4)
+    names = {o: f"Офис {o}" for o in own}
+    disclosed = {r["office"]: r for r in network.tables[3].rows}
+    rated = {r["office"]: r for r in network.tables[4].rows}
+    for office, mine in own.items():
+        for key in ("visitors", "mean_wait_until_service_min", "mean_service_min"):
+            assert disclosed[names[office]][key] == mine["disclosure"][key], (office, key)
+        assert rated[names[office]]["distribution"] == mine["csat"]["distribution"]
+    assert disclosed["Офисов: 3"]["visitors"] == sum(m["disclosure"]["visitors"] for m in own.values())
+    assert rated["Офисов: 3"]["ratings"] == sum(m["csat"]["ratings"] for m in own.values()) == 9
+    assert rated["Офисов: 3"]["csat"] == round(6 / 9, 4)
     by_region = {(r["region"], r["branch"]): r for r in network.tables[1].rows}
     assert by_region[("Урал", "Екатеринбург")]["tickets"] == own["ekb-1"]["total"]["tickets"] + \
         own["ekb-2"]["total"]["tickets"]
@@ -330,20 +355,15 @@ def test_an_office_report_uses_the_norms_in_force_that_month(databases, tmp_path
     app.extensions["talon"].engine.dispose()
 
 
-def test_users_cli_scopes_a_user_to_an_office(tmp_path, capsys):
+def test_users_cli_scopes_a_user_to_an_office(tmp_path, capsys, monkeypatch):
     from talon.cli import main
     url = f"sqlite:///{tmp_path / 'hq.db'}"
-    import sys
-    sys_stdin = sys.stdin
-    try:
-        sys.stdin = io.StringIO("long-password-1\n")
-        assert main(["users", "--database", url, "add", "anna", "--role", "head", "--office", "ekb-1",
-                     "--password-stdin"]) == 0
-        sys.stdin = io.StringIO("long-password-1\n")
-        assert main(["users", "--database", url, "add", "bad", "--role", "head", "--office", "no such!",
-                     "--password-stdin"]) == 1
-    finally:
-        sys.stdin = sys_stdin
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-password-1\n"))
+    assert main(["users", "--database", url, "add", "anna", "--role", "head", "--office", "ekb-1",
+                 "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-password-1\n"))
+    assert main(["users", "--database", url, "add", "bad", "--role", "head", "--office", "no such!",
+                 "--password-stdin"]) == 1
     assert main(["users", "--database", url, "list"]) == 0
     out = capsys.readouterr().out
     assert "office ekb-1" in out and "cannot add user: office" in out

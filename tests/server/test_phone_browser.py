@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.test_browser import ARGS, CHROMIUM
-
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 playwright_api = pytest.importorskip("playwright.sync_api")
 PHONE = {"width": 390, "height": 844}
@@ -35,16 +33,6 @@ def hub():
         yield h
     finally:
         h.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        pytest.skip("no chromium on PATH (set TALON_CHROMIUM)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def new_page(browser, viewport=PHONE):

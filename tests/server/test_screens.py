@@ -21,9 +21,6 @@ from tests.server.conftest import EXAMPLE, PASSWORDS, make_app
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = os.environ.get("TALON_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
 SCREENS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 DAY = "period=day&date=2026-11-16"
 # name, who logs in (None: nobody), address, the menu entries that user must reach
@@ -61,16 +58,6 @@ def served(sim_db_file, tmp_path_factory):
 @pytest.fixture(scope="module")
 def base(served):
     return served[1]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        pytest.skip("no chromium on PATH (set TALON_CHROMIUM)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, screen: str, base: str, user: str | None = None):
