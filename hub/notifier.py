@@ -41,8 +41,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from telegram import Bot, Update
-from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+# python-telegram-bot 22 reports periods (a 429's ``retry_after``) as ints with a deprecation
+# warning unless told to use timedelta; the warning would even replace the RetryAfter raised.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from telegram import Bot, Update  # noqa: E402  (after the switch above)
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError  # noqa: E402
 
 from hub.notifier_texts import text
 from queue_core.dispatch import issue_order

@@ -465,3 +465,17 @@ def test_load_token(tmp_path, caplog):
                                      (5, "человек"), (11, "человек"), (12, "человек"), (22, "человека")])
 def test_people_agrees_with_the_number(n, word):
     assert people(n, "ru") == word
+
+
+def test_a_429_is_read_as_the_wait_telegram_asks_for():
+    """python-telegram-bot 22 warns (an error here) when a period is read as an int; the
+    notifier switches it to timedelta, so a 429's retry_after is read, not lost to a warning."""
+    import warnings
+
+    from telegram.error import RetryAfter
+
+    import hub.notifier as notifier
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exc = RetryAfter(7)
+        assert notifier._seconds(exc.retry_after) == 7.0
