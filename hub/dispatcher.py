@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -99,6 +99,7 @@ class Dispatcher:
         self.presence: dict[str, tuple[str, str | None]] = {}   # device -> (state, printer state)
         self.help_seen: dict[str, str] = {}     # device -> the last «Вызов персонала» it reported
         self.window_actions: dict[int, tuple[str, ...]] = {}   # window -> the actions last published
+        self.clock_checked: datetime | None = None   # the minute the windows' actions were last checked against
         self.filed_through: str | None = None     # the office day whose eve was last rolled up for reports
         self.calls: deque[dict] = deque(maxlen=db.config.board_history)
         self.seen = SeenCommands()
@@ -150,7 +151,7 @@ class Dispatcher:
                         if not reserved_device_id(d.device)}
         if operators is None:
             return []
-        return [Publication(self.topics.state("config"), states.config_state(self.office, operators), True)]
+        return [Publication(self.topics.state("config"), states.config_state(self.office, operators, self.base_url), True)]
 
     def _load_calls(self) -> None:
         with self.db.reading() as uow:
@@ -163,7 +164,7 @@ class Dispatcher:
         now = self.clock()
         with self.db.reading() as uow:
             operators = uow.operators.active()
-        pubs = [Publication(self.topics.state("config"), states.config_state(self.office, operators), True),
+        pubs = [Publication(self.topics.state("config"), states.config_state(self.office, operators, self.base_url), True),
                 Publication(self.topics.state("queue"), states.queue_state(self.office, now), True),
                 Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True)]
         pubs += [self._window_publication(n, now) for n in self.office.windows]
@@ -180,15 +181,29 @@ class Dispatcher:
         return self.all_states()
 
     def refresh(self) -> list[Publication]:
-        """The queue state ages with the clock (oldest waits, cut-offs): republish it, and
-        the window states whose ``actions`` the clock changed (the last open window may
-        close once the working hours end)."""
+        """The queue state ages with the clock (oldest waits, cut-offs): republish it, and,
+        once a minute, the window states whose ``actions`` the clock changed (the last open
+        window may close once the working hours end)."""
         self.queue_dirty = False
         now = self.clock()
         self._file_the_closed_day(now)
         pubs = [Publication(self.topics.state("queue"), states.queue_state(self.office, now), True)]
-        pubs += [self._window_publication(n, now) for n in self.office.windows
-                 if self.window_actions.get(n) != self.office.allowed_actions(n, now)]
+        minute = now.replace(second=0, microsecond=0)
+        if minute != self.clock_checked:
+            # The clock moves a window's actions only at a minute boundary (the calendar's hours
+            # are in minutes): checking every window once a minute is enough, not after each burst.
+            self.clock_checked = minute
+            pubs += self._changed_windows(now, ())
+        return pubs
+
+    def _changed_windows(self, now: datetime, touched: Collection[int]) -> list[Publication]:
+        """The states of the windows ``touched`` and of every other window whose ``actions``
+        differ from the ones last published; the others are left as they are (retained)."""
+        pubs = []
+        for n in sorted(self.office.windows):
+            actions = self.office.allowed_actions(n, now)
+            if n in touched or actions != self.window_actions.get(n):
+                pubs.append(self._window_publication(n, now, actions))
         return pubs
 
     def _file_the_closed_day(self, now: datetime) -> None:
@@ -210,10 +225,12 @@ class Dispatcher:
             log.exception("could not purge old ticket links")
         self.filed_through = today
 
-    def _window_publication(self, n: int, now: datetime) -> Publication:
-        self.window_actions[n] = self.office.allowed_actions(n, now)
-        return Publication(self.topics.window_state(n), states.window_state(self.office, n, self.operator_names, now),
-                           True)
+    def _window_publication(self, n: int, now: datetime, actions: tuple[str, ...] | None = None) -> Publication:
+        if actions is None:
+            actions = self.office.allowed_actions(n, now)
+        self.window_actions[n] = actions
+        return Publication(self.topics.window_state(n),
+                           states.window_state(self.office, n, self.operator_names, now, actions), True)
 
     def flush(self) -> list[Publication]:
         """The queue state, if commands changed it since it was last published. The hub
@@ -416,9 +433,11 @@ class Dispatcher:
             yield Publication(self.topics.state("board"), states.board_state(self.office.seq, self.calls), True)
         windows = {e.window for e in events if e.window is not None}
         if any(e.kind in ("window_opened", "window_paused", "window_closed") for e in events):
-            windows = set(self.office.windows)   # whether the others may take a break changed (their ``actions``)
-        for n in sorted(windows):
-            yield self._window_publication(n, now)
+            # whether the others may take a break or close changed: those whose ``actions`` did are republished
+            yield from self._changed_windows(now, windows)
+        else:
+            for n in sorted(windows):
+                yield self._window_publication(n, now)
         if any(e.kind.startswith("window_") for e in events):
             yield from self.refresh()    # windows opening or closing change what kiosks offer: at once
         else:
