@@ -114,12 +114,15 @@ class Dispatcher:
         return self.db.office
 
     @property
-    def base_url(self) -> str:
-        """Where a ticket's page lives: ``[web] public_url``, else the runtime's default."""
-        return (self.office.config.public_url or self.public_url or default_public_url()).rstrip("/")
+    def base_url(self) -> str | None:
+        """Where the tickets' pages live: ``[web] public_url``, else the runtime's default
+        (given only when this office serves the web); None: no pages, so no ``url``."""
+        url = self.office.config.public_url or self.public_url
+        return url.rstrip("/") if url else None
 
-    def ticket_url(self, token: str) -> str:
-        return f"{self.base_url}/t/{token}"
+    def ticket_url(self, token: str) -> str | None:
+        base = self.base_url
+        return f"{base}/t/{token}" if base else None
 
     # ------------------------------------------------------------------ listeners
     def add_listener(self, callback: Listener) -> None:

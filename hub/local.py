@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from broker import messages
 from broker.errors import CommandError
 from broker.fake_bus import FakeBus
-from hub.dispatcher import Dispatcher, Publication
+from hub.dispatcher import Dispatcher, Publication, default_public_url
 from queue_core.config import OfficeConfig, parse_office_config
 from storage import directory
 from storage.queue_db import QueueDatabase
@@ -72,7 +72,7 @@ class LocalHub:
                                      window=w.number, password="local")
             for code, (name, pin) in (DEMO_OPERATORS if operators is None else operators).items():
                 directory.add_operator(s, config.office_id, code, name, pin)
-        self.dispatcher = Dispatcher(self.db, clock=clock)
+        self.dispatcher = Dispatcher(self.db, clock=clock, public_url=default_public_url())
         self.states: dict[str, dict] = {}          # the retained states, by name ("window/3")
         self.events: list[dict] = []
         self.buses: list[FakeBus] = []

@@ -117,7 +117,7 @@ class OfficeRuntime:
         self.broker.start()
         log.info("broker ready at %s (%s)", self.broker.url, type(self.broker).__name__)
         self.hub = Hub(self.db, self.broker.url, username=username, password=hub_password, clock=s.clock,
-                       public_url=s.public_url or default_public_url(s.web_port or 8080))
+                       public_url=s.public_url or self._default_pages())
         self.hub.start()
         if self.hq is not None:
             self.hq_link = HeadOfficeLink(self.db, self.hub.conn)
@@ -151,6 +151,11 @@ class OfficeRuntime:
                 os.kill(self.broker.pid, signal.SIGHUP)
             log.info("device list changed: broker users reloaded (%d devices)", len(users) - 1)
         return current
+
+    def _default_pages(self) -> str | None:
+        """The visitors' pages on this host's web server, when this runtime starts one."""
+        s = self.s
+        return default_public_url(s.web_port) if s.web_port is not None and self._start_web is not None else None
 
     def stop(self) -> None:
         self._stop.set()

@@ -18,7 +18,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request
 
 from queue_core.config import OfficeConfig, parse_office_toml
 from server import now_utc
@@ -29,7 +29,7 @@ from server.i18n import EN, _, current_language, name_of
 from server.live import snapshot
 from server.periods import PeriodError, parse_month, parse_period, parse_year
 from server.report_data import DISCLOSURE_SERVICE, DISCLOSURE_WAIT, Report, Table
-from storage import csat, disclosure, hq, stats
+from storage import csat, hq, stats
 
 bp = Blueprint("hq", __name__)
 OFFICE_BLUEPRINTS = ("dashboard", "reports")      # an office's own pages, mounted per office
@@ -242,25 +242,21 @@ def network_report(db, year: int, month: int, now: datetime) -> Report:
     figure_cols = [(k, _(label), kind) for k, label, kind in OFFICE_COLUMNS]
     network, by_group = hq.Tally(), defaultdict(hq.Tally)
     office_rows, dis_rows, csat_rows = [], [], []
-    visitors, wait_sum, service_sum, wait_n, service_n = 0, 0.0, 0.0, 0, 0
+    sums, scored = _disclosure_and_ratings(db, months, year, month)
+    totals = [0, 0.0, 0, 0.0, 0]                   # visitors, wait s, waits, service s, services
     scores = dict.fromkeys(csat.SCORES, 0)
     for o, config, t in months:
         where = {"region": o.region or "—", "branch": o.branch or "—", "office": _label(o, config)}
         office_rows.append({**where, **t.figures()})
         network.add(t)
         by_group[(where["region"], where["branch"])].add(t)
-        d = disclosure.disclosure(db, config, year, months=(month,))[0]
-        dis_rows.append({**where, **d})
-        visitors += d["visitors"]
-        if d["mean_wait_until_service_min"] is not None:
-            wait_sum, wait_n = wait_sum + d["mean_wait_until_service_min"] * d["visitors"], wait_n + d["visitors"]
-        if d["mean_service_min"] is not None:
-            service_sum, service_n = service_sum + d["mean_service_min"] * d["visitors"], service_n + d["visitors"]
-        start, end = stats.month_bounds(year, month, ZoneInfo(config.timezone))
-        c = csat.csat(db, config, start, end)
-        csat_rows.append({**where, **c})
+        visit = sums.get(o.office, (0, 0.0, 0, 0.0, 0))
+        totals = [a + b for a, b in zip(totals, visit)]
+        dis_rows.append({**where, **_disclosed(*visit)})
+        dist = {s: scored.get(o.office, {}).get(s, 0) for s in csat.SCORES}
+        csat_rows.append({**where, **csat.figures(dist)})
         for s in csat.SCORES:
-            scores[s] += c["distribution"][s]
+            scores[s] += dist[s]
     label = f"{month:02d}.{year}"
     everyone = {"region": _("Вся сеть"), "branch": "", "office": _("Офисов: {n}").format(n=len(months))}
     groups = [{"region": r, "branch": b, "office": "", **t.figures()} for (r, b), t in by_group.items()]
@@ -268,9 +264,7 @@ def network_report(db, year: int, month: int, now: datetime) -> Report:
                 ("mean_service_min", _(DISCLOSURE_SERVICE), "min")]
     csat_cols = [("ratings", _("Оценок"), "int"), ("mean", _("Средняя оценка"), "num"),
                  ("csat", _("CSAT (доля оценок 4–5)"), "share")]
-    network_dis = {**everyone, "visitors": visitors,
-                   "mean_wait_until_service_min": round(wait_sum / wait_n, 2) if wait_n else None,
-                   "mean_service_min": round(service_sum / service_n, 2) if service_n else None}
+    network_dis = {**everyone, **_disclosed(*totals)}
     tables = [
         Table(f"{_('Итого по сети')} · {label}", head + figure_cols, [{**everyone, **network.figures()}]),
         Table(_("По регионам и филиалам"), head + figure_cols, groups),
@@ -280,6 +274,27 @@ def network_report(db, year: int, month: int, now: datetime) -> Report:
               csat_rows + [{**everyone, **csat.figures(scores)}]),
     ]
     return Report("network", _("Отчёт по сети за месяц"), label, tables, params={"month": f"{year}-{month:02d}"})
+
+
+def _disclosure_and_ratings(db, months, year: int, month: int) -> tuple[dict, dict]:
+    """The disclosure's visits and the queue's ratings of every office, one query each per time
+    zone (offices in one zone share the month's bounds)."""
+    zones: dict[str, list[str]] = defaultdict(list)
+    for o, config, _t in months:
+        zones[config.timezone].append(o.office)
+    sums: dict = {}
+    scored: dict = {}
+    for zone, offices in zones.items():
+        start, end = stats.month_bounds(year, month, ZoneInfo(zone))
+        sums.update(hq.disclosure_sums(db, offices, start, end))
+        scored.update(hq.ratings(db, offices, start, end))
+    return sums, scored
+
+
+def _disclosed(visitors: int, wait_s: float, waits: int, service_s: float, services: int) -> dict:
+    """A disclosure row (``storage.disclosure``'s figures) from summed visits."""
+    return {"visitors": visitors, "mean_wait_until_service_min": round(wait_s / waits / 60, 2) if waits else None,
+            "mean_service_min": round(service_s / services / 60, 2) if services else None}
 
 
 REPORTS = {"ranking": ranking_report, "network": network_report}
@@ -322,10 +337,6 @@ def export(name: str, fmt: str):
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def office_url(office: str, **kw) -> str:
-    return url_for("reports.show", office=office, **kw)
-
-
 HQ_EN = {
     "Все офисы": "All offices", "Рейтинг офисов": "Office ranking", "Отчёт по сети": "Network report",
     "Головной офис": "Head office", "Очередь офиса": "Office queue",
@@ -343,7 +354,7 @@ HQ_EN = {
     "Отчёт по сети за месяц": "Network monthly report",
     "Офисов": "Offices", "Ожидают сейчас": "Waiting now", "Окон открыто": "Windows open",
     "Срочных предупреждений": "Urgent alerts", "Устройств не в сети": "Devices offline",
-    "Последнее событие": "Last event", "{m} мин назад": "{m} min ago", "Тем выше норматива": "Topics over the norm",
+    "Последнее событие": "Last event", "{m} мин назад": "{m} min ago", "только что": "just now", "Тем выше норматива": "Topics over the norm",
     "Очередь": "Queue", "Офисы ещё не прислали данных.": "No office has sent data yet.",
     "Данные офиса ещё не получены": "The office's data has not arrived yet",
     "Страница обновляется сама каждые 15 с.": "The page refreshes itself every 15 s.",

@@ -24,6 +24,7 @@ from host.ports import free_port, port_is_free
 
 REGIONS = [("Урал", "Екатеринбург"), ("Урал", "Челябинск"), ("Центр", "Москва"), ("Центр", "Тула"),
            ("Сибирь", "Новосибирск"), ("Сибирь", "Томск")]
+log = logging.getLogger(__name__)
 OPEN_AT = (8, 55)
 MAX_OFFICES = 200
 
@@ -111,7 +112,10 @@ class NetworkDemo:
     def stop(self) -> dict:
         published = {}
         if self.workers is not None:
-            published, _late = self.workers.halt()
+            try:
+                published, _late = self.workers.halt()
+            except RuntimeError:
+                log.warning("a light-office worker had already ended")
             self.workers.close()
         if self.runtime is not None:
             self.runtime.stop()
@@ -135,7 +139,7 @@ def run(args) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o755)         # mosquitto runs as its own user and must reach its files
     url = args.database or f"sqlite:///{(folder / 'talon-hq.db').resolve()}"
-    web_port = args.web_port if port_is_free(args.web_port) else free_port()
+    web_port = args.web_port if args.web_port and port_is_free(args.web_port) else free_port()
     demo = NetworkDemo(args.offices, folder, url, profile=args.profile, windows=args.windows, speed=args.speed,
                        load=args.load, seed=args.seed, web_port=web_port)
     stop = threading.Event()

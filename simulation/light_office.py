@@ -289,7 +289,8 @@ class Workers:
             path.write_text(json.dumps(spec_for(part, hq_url, folder, office0, speed, load)), encoding="utf-8")
             self.procs.append(subprocess.Popen(
                 [sys.executable, "-m", "simulation.light_office", str(path)], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=(folder / f"worker-{n}.log").open("w"), text=True, bufsize=1))
+                stdout=subprocess.PIPE, stderr=(folder / f"worker-{n}.log").open("w"), text=True, bufsize=1,
+                start_new_session=True))    # a Ctrl-C reaches the parent, which stops them in order
         self.events: dict[str, int] = {}
         try:
             for p in self.procs:

@@ -191,3 +191,43 @@ def month_tally(session: Session, config, start: datetime, end: datetime) -> Tal
                 t.judged += len(waits)
                 t.within += bisect_right(waits, norm)
     return t
+
+
+def disclosure_sums(session: Session, offices: list[str], start: datetime, end: datetime) -> dict[str, tuple]:
+    """The disclosure's month (``storage.disclosure``, 003:207-208) of several offices in one
+    query: office -> (visitors, total wait until service s, total service s) of the visits whose
+    legs joined the queue in [start, end) — a visit once, with all its stages."""
+    from sqlalchemy import case, func
+
+    from storage.models import LegRow
+    from storage.stats import MEASURED
+
+    wait = case((LegRow.wait_s < 0, 0.0), else_=LegRow.wait_s) + func.coalesce(LegRow.walk_s, 0)
+    visits = (select(LegRow.office, func.sum(wait).label("wait_s"), func.sum(LegRow.service_s).label("service_s"))
+              .where(LegRow.office.in_(offices), LegRow.queued_at >= start, LegRow.queued_at < end,
+                     LegRow.outcome.in_(MEASURED))
+              .group_by(LegRow.office, LegRow.ticket_id).subquery())
+    rows = session.execute(select(visits.c.office, func.count(), func.sum(visits.c.wait_s), func.count(visits.c.wait_s),
+                                  func.sum(visits.c.service_s), func.count(visits.c.service_s))
+                           .group_by(visits.c.office))
+    return {o: (n, float(w or 0), wn, float(s or 0), sn) for o, n, w, wn, s, sn in rows}
+
+
+def ratings(session: Session, offices: list[str], start: datetime, end: datetime) -> dict[str, dict[int, int]]:
+    """The queue's ratings (``storage.csat``) of several offices in one query: office -> score -> count,
+    for the tickets issued in [start, end) (aware, in the offices' time zone: their local days
+    narrow the search through the (office, day, number) index; the times decide)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from storage.models import TicketRow
+    first, last = start.date().isoformat(), (end - timedelta(microseconds=1)).date().isoformat()
+    out: dict[str, dict[int, int]] = {}
+    for office_id, score, n in session.execute(
+            select(TicketRow.office, TicketRow.rating, func.count()).where(
+                TicketRow.office.in_(offices), TicketRow.day >= first, TicketRow.day <= last,
+                TicketRow.issued_at >= start, TicketRow.issued_at < end,
+                TicketRow.rating.is_not(None)).group_by(TicketRow.office, TicketRow.rating)):
+        out.setdefault(office_id, {})[score] = n
+    return out

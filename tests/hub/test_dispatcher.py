@@ -305,3 +305,24 @@ def test_after_midnight_the_hub_files_the_closed_day_for_reports(hub):
     hub.clock.now += timedelta(days=1)
     hub.refresh()
     assert count(hub, LegRollupRow) > 0              # Monday filed at Tuesday's first refresh
+
+
+def test_no_web_no_page_addresses(hub):
+    """A hub that serves no web (``talon hub --no-web``) and has no ``[web] public_url``
+    hands out no ``url`` and says so in ``state/config``, so a kiosk never offers a page
+    that does not exist; given a base, the reply and the config carry it."""
+    reply, _ = send(hub, "kiosk-1", "issue", topic="A", kind="walk_in")
+    assert reply["data"]["ticket"]["url"] is None
+    assert hub.all_states()[0].payload["office"]["public_url"] is None
+    hub.public_url = "http://talon.office:8080/"
+    reply, _ = send(hub, "kiosk-1", "issue", topic="A", kind="walk_in")
+    assert reply["data"]["ticket"]["url"].startswith("http://talon.office:8080/t/")
+    assert hub.all_states()[0].payload["office"]["public_url"] == "http://talon.office:8080"
+
+
+def test_the_runtime_offers_pages_only_with_its_web(tmp_path):
+    from hub.runtime import OfficeRuntime, RuntimeSettings
+    settings_ = dict(config=make_config(), data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'h.db'}")
+    assert OfficeRuntime(RuntimeSettings(**settings_, web_port=None), start_web=print)._default_pages() is None
+    assert OfficeRuntime(RuntimeSettings(**settings_, web_port=8080))._default_pages() is None
+    assert OfficeRuntime(RuntimeSettings(**settings_, web_port=8080), start_web=print)._default_pages().endswith(":8080")

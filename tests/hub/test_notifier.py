@@ -58,7 +58,7 @@ class Site:
     def start(self, ahead: int = 3) -> Site:
         db = QueueDatabase(self.url, self.config)
         self.hub = Hub(db, self.broker.url, username="hub", password=self.broker.password("hub"),
-                       refresh_s=0.5, clock=self.clock)
+                       refresh_s=0.5, clock=self.clock, public_url="http://hub.test")
         self.hub.start()
         settings = NotifierSettings(self.telegram.token, self.telegram.base_url, ahead=ahead, backoff_max_s=1.0)
         self.notifier = TelegramNotifier(db, settings, self.hub.run_on_writer, clock=self.hub.dispatcher.clock)
