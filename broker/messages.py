@@ -21,7 +21,7 @@ MAX_PAYLOAD = 8 * 1024
 
 ERROR_CODES = (
     "bad_json", "bad_schema", "too_large", "unknown_op", "unknown_device", "forbidden",
-    "unknown_topic", "unknown_category", "unknown_window", "unknown_ticket", "illegal_transition",
+    "unknown_topic", "unknown_category", "unknown_segment", "unknown_window", "unknown_ticket", "illegal_transition",
     "window_closed", "window_busy", "break_not_allowed", "topic_closed", "no_ticket",
     "bad_pin", "booking_not_found", "booking_too_early", "booking_too_late", "internal",
     "hub_unreachable",  # raised by the client itself, never sent by the hub
@@ -37,6 +37,7 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
     "forbidden": ("Команда недоступна этому устройству", "this device may not send this command"),
     "unknown_topic": ("Неизвестная тематика", "unknown topic"),
     "unknown_category": ("Неизвестная льготная категория", "unknown priority category"),
+    "unknown_segment": ("Неизвестная категория посетителей", "unknown segment"),
     "unknown_window": ("Неизвестное окно", "unknown window"),
     "unknown_ticket": ("Талон не найден", "unknown ticket"),
     "illegal_transition": ("Действие невозможно в текущем состоянии талона",

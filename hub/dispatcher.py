@@ -308,6 +308,7 @@ class Dispatcher:
         match op:
             case "issue":
                 _check_category(office, a.get("category"))
+                _check_segment(office, a.get("segment"))
                 t = office.issue(a["topic"], now, TicketKind(a["kind"]), category=a.get("category"),
                                  segment=a.get("segment"))
                 return {"ticket": self._with_link(uow, t, now)}
@@ -487,6 +488,15 @@ def _check_category(office: Office, category: str | None) -> None:
     if category is not None and category not in codes:
         raise refusal("unknown_category", f"Неизвестная льготная категория «{category}»",
                       f"unknown priority category {category!r}; this office has: {', '.join(codes) or 'none'}")
+
+
+def _check_segment(office: Office, segment: str | None) -> None:
+    """A visitor's segment must be one of the office's (state/config ``segments``): a report by
+    segment would otherwise count visitors under a name nobody chose."""
+    codes = list(dict.fromkeys(t.segment for t in office.config.topics))
+    if segment is not None and segment not in codes:
+        raise refusal("unknown_segment", f"Неизвестная категория посетителей «{segment}»",
+                      f"unknown segment {segment!r}; this office has: {', '.join(codes)}")
 
 
 def refusal(code: str, message_ru: str, message_en: str) -> QueueError:

@@ -63,6 +63,16 @@ def test_unknown_priority_category_is_refused(hub):
     assert send(hub, "kiosk-1", "issue", topic="A", kind="priority")["ok"]      # a category is optional
 
 
+def test_unknown_segment_is_refused(hub):
+    segment = hub.office.config.topics[0].segment
+    before = events(hub)
+    reply = send(hub, "kiosk-1", "issue", topic="A", kind="walk_in", segment="nonexistent")
+    assert reply["error"]["code"] == "unknown_segment" and segment in reply["error"]["message_en"]
+    assert events(hub) == before and not hub.office.waiting()
+    assert send(hub, "kiosk-1", "issue", topic="A", kind="walk_in", segment=segment)["ok"]
+    assert send(hub, "kiosk-1", "issue", topic="A", kind="walk_in")["ok"]            # a segment is optional
+
+
 def test_a_board_may_ping(hub):
     reply = send(hub, "board-1", "ping")
     assert reply["ok"] and reply["data"] == {"seq": hub.office.seq}
