@@ -38,7 +38,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 # python-telegram-bot 22 reports periods (a 429's ``retry_after``) as ints with a deprecation
@@ -48,6 +47,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from telegram import Bot, Update  # noqa: E402  (after the switch above)
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError  # noqa: E402
 
+from hub.notifier_start import AHEAD_DEFAULT, TOKEN_ENV, TOKEN_FILE, clear_bot, load_token, start_for_hub  # noqa: F401 (re-exported)
 from hub.notifier_texts import text
 from queue_core.dispatch import issue_order
 from queue_core.estimate import ahead_of
@@ -57,13 +57,10 @@ from storage.events import CALL_EVENTS
 from storage.queue_db import QueueDatabase
 
 if TYPE_CHECKING:
-    from hub.service import Hub
+    pass
 
 log = logging.getLogger(__name__)
 
-TOKEN_ENV = "TALON_TELEGRAM_TOKEN"
-TOKEN_FILE = "telegram-token"        # in the data directory, never in the office TOML (it is published)
-AHEAD_DEFAULT = 3
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 60.0
 STOP_WAIT_S = 10.0
@@ -82,22 +79,6 @@ class NotifierSettings:
     def __post_init__(self) -> None:
         if self.ahead < 0:
             raise ValueError(f"the people-ahead threshold must be 0 or more, got {self.ahead}")
-
-
-def load_token(data_dir: Path, environ: dict | None = None) -> str | None:
-    """The bot token: ``TALON_TELEGRAM_TOKEN``, else the file ``telegram-token`` in the data
-    directory; None when neither is set (the notifier is off)."""
-    token = (os.environ if environ is None else environ).get(TOKEN_ENV, "").strip()
-    if token:
-        return token
-    path = data_dir / TOKEN_FILE
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    if token and path.stat().st_mode & 0o077:
-        log.warning("%s can be read by other users; `chmod 600 %s` keeps the bot token private", path, path)
-    return token or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,29 +494,6 @@ class TelegramNotifier:
                 ticket_links.set_bot(s, self.office_id, username)
         except Exception:
             log.exception("could not store the Telegram bot's name")
-
-
-def start_for_hub(hub: Hub, data_dir: Path, api_url: str | None = None,
-                  ahead: int = AHEAD_DEFAULT) -> TelegramNotifier | None:
-    """The notifier of a running hub when a bot token is configured (``load_token``), started
-    and listening; None (and no bot offered on the phone pages) without one."""
-    db = hub.dispatcher.db
-    token = load_token(data_dir)
-    if not token:
-        clear_bot(db)
-        return None
-    notifier = TelegramNotifier(db, NotifierSettings(token, api_url, ahead), hub.run_on_writer,
-                                clock=hub.dispatcher.clock)
-    hub.add_listener(notifier.listener)
-    notifier.start()
-    log.info("Telegram notifier starting (people ahead threshold %d)", ahead)
-    return notifier
-
-
-def clear_bot(db: QueueDatabase) -> None:
-    """No token configured: the page must not offer a bot stored by an earlier run."""
-    with db.sessions() as s, s.begin():
-        ticket_links.set_bot(s, db.office_id, None)
 
 
 def _seconds(value: float | timedelta) -> float:

@@ -16,7 +16,7 @@ __all__ = ["add_arguments", "run"]
 
 def run(args: argparse.Namespace) -> int:
     from host.watchdog import Heartbeat, notify_ready
-    from hub.notifier import start_for_hub
+    from hub.notifier_start import start_for_hub
     from hub.runtime import OfficeRuntime, RuntimeSettings
     from server.serve import start_office_web
 

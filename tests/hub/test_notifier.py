@@ -479,3 +479,14 @@ def test_a_429_is_read_as_the_wait_telegram_asks_for():
         warnings.simplefilter("error")
         exc = RetryAfter(7)
         assert notifier._seconds(exc.retry_after) == 7.0
+
+
+def test_a_hub_without_a_bot_never_loads_the_telegram_library(tmp_path):
+    """python-telegram-bot and its HTTP stack cost ~12 MB: only a hub with a token loads them."""
+    import subprocess
+    import sys
+    code = ("import sys; import talon.office, hub.notifier_start; "
+            "from pathlib import Path; assert hub.notifier_start.load_token(Path(sys.argv[1]), {}) is None; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
