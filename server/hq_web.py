@@ -14,6 +14,7 @@ analyst) sees every office.
 from __future__ import annotations
 
 import functools
+import threading
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -26,7 +27,8 @@ from server.auth import role_required
 from server.db import session_scope
 from server.exports import cell_text, to_csv, to_xlsx
 from server.i18n import EN, _, current_language, name_of
-from server.live import snapshot
+from server.live import hear, picture
+from server.live_feed import OfficeFollower
 from server.periods import PeriodError, parse_month, parse_period, parse_year
 from server.report_data import DISCLOSURE_SERVICE, DISCLOSURE_WAIT, Report, Table
 from storage import csat, hq, stats
@@ -41,6 +43,7 @@ def init_app(app: Flask) -> None:
     from server import auth, dashboard, reports
 
     EN.update(HQ_EN)
+    app.extensions["hq_live"] = LiveOffices()
     app.jinja_env.globals["hq_mode"] = True
     app.register_blueprint(auth.bp)
     app.register_blueprint(bp)
@@ -125,9 +128,9 @@ def config_at(db, office: str, when: datetime) -> OfficeConfig | None:
     return None if text is None else _parse(text)
 
 
-def _offices(db) -> list[hq.HqOffice]:
-    """The offices this user sees, head company → region → branch → office."""
-    rows = [o for o in hq.offices(db) if visible(o.office)]
+def _offices(db, known: list[hq.HqOffice] | None = None) -> list[hq.HqOffice]:
+    """The offices this user sees (of ``known``, else of all), head company → region → branch → office."""
+    rows = [o for o in (hq.offices(db) if known is None else known) if visible(o.office)]
     return sorted(rows, key=lambda o: (o.region or "\uffff", o.branch or "\uffff", o.name or o.office, o.office))
 
 
@@ -136,17 +139,82 @@ def _label(o: hq.HqOffice, config: OfficeConfig | None) -> str:
 
 
 # --------------------------------------------------------------------------- all offices live
+class _Kept:
+    """One office as the live page keeps it between renders."""
+    __slots__ = ("follower", "office", "config", "seq", "mark", "heard")
+
+    def __init__(self):
+        self.follower = OfficeFollower()
+        self.office = self.config = self.heard = None
+        self.seq = self.mark = None
+
+
+class LiveOffices:
+    """Every office's live state kept between renders of the all-offices page (one per app).
+
+    Rebuilding each office on every refresh costs ~20 ms an office (``server.live.snapshot``:
+    a dozen queries and the live tickets). Here an office is read again only when it changed:
+    its applied seq (``storage.hq.offices``) moved — then its ``OfficeFollower`` replays the new
+    events, as the phone feed does — or its devices said something (``hq.presence_marks``) —
+    then ``server.live.hear`` reads them again. What depends on the time (waits, minutes
+    offline, alerts) is worked out on every render by ``server.live.picture``, without a query.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()          # followers change their office: one render at a time
+        self._kept: dict[str, _Kept] = {}
+        self._configs: dict[tuple[str, str], OfficeConfig] = {}
+
+    def pictures(self, db, offices: list[hq.HqOffice], known: set[str], now: datetime,
+                 threshold: int) -> dict[str, tuple[OfficeConfig, dict]]:
+        """office -> (its configuration in force now, its ``server.live.snapshot`` at ``now``)
+        for those of ``offices`` with a configuration; ``known``: every office there is."""
+        ids = [o.office for o in offices]
+        with self._lock:
+            for gone in [o for o in self._kept if o not in known]:
+                del self._kept[gone]
+            configs = self._configs_at(db, ids, now)
+            marks = hq.presence_marks(db, ids)
+            out = {}
+            for o in offices:
+                config = configs.get(o.office)
+                if config is not None:
+                    out[o.office] = (config, self._picture(db, o, config, marks.get(o.office, 0), now, threshold))
+            return out
+
+    def _configs_at(self, db, ids: list[str], now: datetime) -> dict[str, OfficeConfig]:
+        versions = hq.configs_in_force(db, ids, now)
+        missing = [(o, v) for o, v in versions.items() if (o, v) not in self._configs]
+        for key, text in hq.config_texts(db, missing).items():
+            self._configs[key] = _parse(text)
+        return {o: self._configs[(o, v)] for o, v in versions.items() if (o, v) in self._configs}
+
+    def _picture(self, db, o: hq.HqOffice, config: OfficeConfig, mark: int, now: datetime, threshold: int) -> dict:
+        kept = self._kept.setdefault(o.office, _Kept())
+        moved = kept.office is None or kept.config is not config or kept.seq != o.last_seq
+        if moved:
+            kept.office = kept.follower.update(db, config)     # new events replayed, or rebuilt
+            kept.config, kept.seq = config, o.last_seq
+        if kept.heard is None or kept.mark != mark:
+            kept.heard, kept.mark = hear(db, kept.office, now), mark
+        elif moved:
+            kept.heard = hear(db, kept.office, now, known=kept.heard)   # assisted tickets' acks, if they changed
+        return picture(kept.office, config, kept.heard, now, threshold, (kept.office.seq, mark))
+
+
 def live_rows(db, now: datetime) -> list[dict]:
     threshold = current_app.config["ALERT_QUEUE_THRESHOLD"]
+    every = hq.offices(db)
+    offices = _offices(db, every)
+    pictures = current_app.extensions["hq_live"].pictures(db, offices, {o.office for o in every}, now, threshold)
     rows = []
-    for o in _offices(db):
-        config = config_at(db, o.office, now)
+    for o in offices:
+        config, snap = pictures.get(o.office, (None, None))
         row = {"office": o.office, "name": _label(o, config), "region": o.region, "branch": o.branch,
                "last_seen": o.last_seen.isoformat(timespec="seconds") if o.last_seen else None,
                "silent_min": round((now - o.last_seen).total_seconds() / 60) if o.last_seen else None,
                "ready": config is not None}
-        if config is not None:
-            snap = snapshot(db, config, now, threshold)
+        if snap is not None:
             row.update(waiting=snap["totals"]["waiting"], windows_open=snap["totals"]["windows_open"],
                        windows=len(snap["windows"]),
                        over_norm=sum(1 for t in snap["topics"] if t["over_norm"]),

@@ -3,15 +3,20 @@
 ``snapshot(session, config, now)`` rebuilds the live office with the storage layer's
 own loader (``QueueStore.load``: live tickets, windows, recent service times), so the
 dashboard shows exactly what the hub would after a restart, and adds presence and alerts.
+It reads in two steps that a caller keeping offices up to date itself (head office's
+all-offices page) takes apart: ``hear`` reads what the devices and staff said, ``picture``
+works out the page from that and the live ``Office`` at ``now`` without a query.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from queue_core.config import OfficeConfig
 from queue_core.model import TicketState
+from queue_core.office import Office
 from server.i18n import _, name_of, number
 from storage import events, presence
 from storage.store import QueueStore, wait_start
@@ -31,8 +36,44 @@ def _minutes(a: datetime | None, b: datetime) -> float | None:
     return None if a is None else round(max(0.0, (b - a).total_seconds() / 60), 1)
 
 
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What an office's devices and staff said, as read at some moment: each device's last
+    status, the calls for staff from ``HELP_ALERT_MIN`` before it not acknowledged, and the
+    acknowledgements of the assisted tickets issued from ``acks_since``. Still true later
+    while no presence row is added (``picture`` drops the calls that grew old)."""
+    devices: list[presence.Status]
+    help: list[presence.Status]
+    acks: dict[str, datetime]
+    acks_since: datetime | None
+
+
+def _assisted_since(office: Office) -> datetime | None:
+    return min((t.issued_at for t in office.tickets.values() if t.assisted), default=None)
+
+
+def hear(session: Session, office: Office, now: datetime, known: Heard | None = None) -> Heard:
+    """Read ``Heard`` for ``office``. ``known``: what was heard of it before with no presence
+    row added since: only the assisted tickets' acknowledgements are read again, if those
+    tickets changed."""
+    office_id, since = office.config.office_id, _assisted_since(office)
+    acks = {} if since is None else (known.acks if known is not None and known.acks_since == since
+                                     else presence.acknowledged(session, office_id, since))
+    if known is not None:
+        return Heard(known.devices, known.help, acks, since)
+    return Heard(presence.latest(session, office_id),
+                 presence.help_requests(session, office_id, now - timedelta(minutes=HELP_ALERT_MIN)), acks, since)
+
+
 def snapshot(session: Session, config: OfficeConfig, now: datetime, queue_threshold: int = 10) -> dict:
     office = QueueStore(config.office_id).load(session, config)
+    return picture(office, config, hear(session, office, now), now, queue_threshold,
+                   version(session, config.office_id))
+
+
+def picture(office: Office, config: OfficeConfig, heard: Heard, now: datetime, queue_threshold: int,
+            version: tuple) -> dict:
+    """The live page of ``office`` at ``now`` from what was read: no query."""
     now = now.astimezone(office.tz)
     alerts: list[dict] = []
     topics = []
@@ -54,7 +95,7 @@ def snapshot(session: Session, config: OfficeConfig, now: datetime, queue_thresh
                            "text": _("Очередь по теме «{topic}»: {n} чел. (порог {limit})").format(
                                topic=name_of(t), n=len(waiting), limit=queue_threshold)})
     _visit_alerts(office, config, now, alerts)
-    _assist_alerts(session, office, config, now, alerts)
+    _assist_alerts(office, config, heard.acks, now, alerts)
     windows = []
     for w in config.windows:
         s = office.windows[w.number]
@@ -74,11 +115,11 @@ def snapshot(session: Session, config: OfficeConfig, now: datetime, queue_thresh
                     "Приём талона {ticket} в окне {window} идёт {m} мин при нормативе {norm} мин").format(
                     ticket=ticket.number, window=w.number, m=_fmt(minutes), norm=_fmt(topic.service_norm_min))})
         windows.append(entry)
-    devices = _devices(session, config.office_id, now, alerts)
+    devices = _devices(heard, now, alerts)
     order = {"crit": 0, "warn": 1}
     alerts.sort(key=lambda a: order.get(a["level"], 2))
     return {"v": 1, "at": now.isoformat(timespec="seconds"), "office": name_of(config),
-            "version": list(version(session, config.office_id)), "topics": topics, "windows": windows,
+            "version": list(version), "topics": topics, "windows": windows,
             "devices": devices, "alerts": alerts,
             "totals": {"waiting": sum(t["waiting"] for t in topics),
                        "windows_open": sum(1 for w in windows if w["state"] == "open")}}
@@ -98,9 +139,9 @@ def _visit_alerts(office, config: OfficeConfig, now: datetime, alerts: list[dict
                                ticket=t.number, m=_fmt(minutes), limit=_fmt(ceiling))})
 
 
-def _devices(session: Session, office: str, now: datetime, alerts: list[dict]) -> list[dict]:
+def _devices(heard: Heard, now: datetime, alerts: list[dict]) -> list[dict]:
     out = []
-    for r in presence.latest(session, office):
+    for r in heard.devices:
         since = _minutes(r.at, now)
         out.append({"device": r.device, "state": r.state, "since_min": since, "printer": r.printer})
         if r.state == "offline" and since is not None and since >= OFFLINE_WARN_MIN:
@@ -110,7 +151,8 @@ def _devices(session: Session, office: str, now: datetime, alerts: list[dict]) -
         elif r.state == "online" and r.printer not in (None, "ok"):
             alerts.append({"level": "warn", "kind": "printer",
                            "text": _("Принтер {device}: {state}").format(device=r.device, state=r.printer)})
-    for h in presence.help_requests(session, office, now - timedelta(minutes=HELP_ALERT_MIN)):
+    recent = now - timedelta(minutes=HELP_ALERT_MIN)
+    for h in (h for h in heard.help if h.at >= recent):
         alerts.append({"level": "crit", "kind": "help", "ack": h.device,
                        "text": _("Посетителю нужна помощь у {device} ({m} мин назад)").format(
                            device=h.device, m=_fmt(_minutes(h.at, now)))})
@@ -122,13 +164,13 @@ def assist_key(number: str) -> str:
     return f"ticket:{number}"
 
 
-def _assist_alerts(session: Session, office, config: OfficeConfig, now: datetime, alerts: list[dict]) -> None:
+def _assist_alerts(office, config: OfficeConfig, acks: dict[str, datetime], now: datetime,
+                   alerts: list[dict]) -> None:
     """A live ticket marked for assisted service (``[priority] mode = "individual"``,
     АтомЭнергоСбыт 004:945-949) until staff acknowledge it on the dashboard."""
     assisted = sorted((t for t in office.tickets.values() if t.assisted), key=lambda x: x.issued_at)
     if not assisted:
         return
-    acks = presence.acknowledged(session, config.office_id, assisted[0].issued_at)
     names = {c.code: c for c in config.priority_categories}
     for t in assisted:
         seen = acks.get(assist_key(t.number))

@@ -231,3 +231,40 @@ def ratings(session: Session, offices: list[str], start: datetime, end: datetime
                 TicketRow.rating.is_not(None)).group_by(TicketRow.office, TicketRow.rating)):
         out.setdefault(office_id, {})[score] = n
     return out
+
+
+# ------------------------------------------------------------------ every office at once (read by the HQ web's live page)
+# The all-offices page asks the same of every office on each refresh: one query for all of them.
+
+def configs_in_force(session: Session, offices: list[str], when: datetime) -> dict[str, str]:
+    """office -> the version of its configuration in force at ``when`` (``config_in_force``'s
+    rule: the newest from before it, else the earliest), for those of ``offices`` that have one.
+    Versions are few per office: all of them are read, the TOML texts not."""
+    found: dict[str, tuple[str, datetime]] = {}
+    earliest: dict[str, tuple[str, datetime]] = {}
+    for office_id, version, valid_from in session.execute(
+            select(HqConfigRow.office, HqConfigRow.version, HqConfigRow.valid_from)
+            .where(HqConfigRow.office.in_(offices))):
+        if valid_from <= when and (office_id not in found or valid_from > found[office_id][1]):
+            found[office_id] = (version, valid_from)
+        if office_id not in earliest or valid_from < earliest[office_id][1]:
+            earliest[office_id] = (version, valid_from)
+    return {o: (found.get(o) or first)[0] for o, first in earliest.items()}
+
+
+def config_texts(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(office, version) -> TOML of these configuration versions."""
+    if not keys:
+        return {}
+    from sqlalchemy import tuple_
+    return {(o, v): text for o, v, text in session.execute(
+        select(HqConfigRow.office, HqConfigRow.version, HqConfigRow.toml)
+        .where(tuple_(HqConfigRow.office, HqConfigRow.version).in_(keys)))}
+
+
+def presence_marks(session: Session, offices: list[str]) -> dict[str, int]:
+    """office -> its newest presence row's id (``storage.presence.last_id`` of many offices):
+    grows with every status stored, so a page can tell which offices' devices said something."""
+    from storage.models import PresenceRow
+    return dict(session.execute(select(PresenceRow.office, func.max(PresenceRow.id))
+                                .where(PresenceRow.office.in_(offices)).group_by(PresenceRow.office)).all())

@@ -113,11 +113,11 @@ def databases(tmp_path_factory):
     return folder, offices
 
 
-def _hq_app(folder, tmp_path, now=NOW):
+def _hq_app(folder, tmp_path, now=NOW, clock=None):
     path = tmp_path / "hq.db"
     shutil.copy(folder / "hq.db", path)
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{path}", "HQ_MODE": True,
-                      "CLOCK": lambda: now})
+                      "CLOCK": clock or (lambda: now)})
     with app.app_context(), session_scope(write=True) as s:
         add_user(s, "analyst", PASSWORD, "head")
         add_user(s, "head-ekb2", PASSWORD, "head", office="ekb-2")
@@ -331,6 +331,148 @@ def test_an_office_without_configuration_yet_is_listed_but_not_opened(hq_app, an
     assert analyst.get("/offices/new-1/").status_code == 404
     assert "Данные офиса ещё не получены" in analyst.get("/").text
     assert analyst.get(f"/network?month={MONTH}").status_code == 200
+
+
+# --------------------------------------------------------------------------- the live page keeps offices
+def _rows(client) -> dict[str, dict]:
+    return {r["office"]: r for r in client.get("/live.json").json["offices"]}
+
+
+def _nothing_kept(app) -> None:
+    """Forget every office the live page keeps: the next render reads them all afresh."""
+    from server.hq_web import LiveOffices
+    app.extensions["hq_live"] = LiveOffices()
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """What the live page reads per office: ``load`` (the office rebuilt), ``events`` (its new
+    events replayed), ``devices`` (its devices' statuses)."""
+    import server.live_feed
+    from storage.store import QueueStore
+    seen: dict[str, list[str]] = {}
+    load, events_between, latest = QueueStore.load, server.live_feed.events_between, presence.latest
+
+    def spy_load(self, session, config):
+        seen.setdefault("load", []).append(self.office_id)
+        return load(self, session, config)
+
+    def spy_events(session, office, *args):
+        seen.setdefault("events", []).append(office)
+        return events_between(session, office, *args)
+
+    def spy_latest(session, office):
+        seen.setdefault("devices", []).append(office)
+        return latest(session, office)
+
+    monkeypatch.setattr(QueueStore, "load", spy_load)
+    monkeypatch.setattr(server.live_feed, "events_between", spy_events)
+    monkeypatch.setattr(presence, "latest", spy_latest)
+    return seen
+
+
+def _visitor_takes_a_ticket(path, config, at):
+    """A ticket issued at the office, stored in head office's database as its ingest stores it:
+    the event and the projection, and the office's applied seq moved on."""
+    db = QueueDatabase(f"sqlite:///{path}", config)
+    try:
+        _ticket, events = db.transaction(lambda s, o: o.issue(config.topics[0].code, at))
+        with db.sessions() as s, s.begin():
+            hq.touch(s, config.office_id, events[-1].seq, events[-1].at)
+    finally:
+        db.close()
+
+
+def test_the_live_page_reads_again_only_the_offices_that_changed(databases, tmp_path, reads):
+    _folder, offices = databases
+    app = _hq_app(databases[0], tmp_path)
+    analyst = _login(app, "analyst")
+    try:
+        first = _rows(analyst)
+        assert sorted(reads.pop("load")) == ["ekb-1", "ekb-2", "msk-1"]
+        reads.clear()
+        assert _rows(analyst) == first
+        assert reads == {}                          # all three kept: nothing read but the offices' marks
+
+        # a visitor takes a ticket at ekb-1; msk-1's kiosk comes back online
+        _visitor_takes_a_ticket(tmp_path / "hq.db", offices["ekb-1"]["config"], NOW - timedelta(minutes=2))
+        with app.app_context(), session_scope(write=True) as s:
+            presence.record(s, "msk-1", [presence.Status("kiosk-1", NOW - timedelta(minutes=1), "online")])
+        reads.clear()                               # (the office's own loader ran to issue the ticket)
+        now = _rows(analyst)
+        assert reads == {"events": ["ekb-1"], "devices": ["msk-1"]}     # ekb-1 caught up by replay, not reloaded
+        assert now["ekb-1"]["waiting"] == first["ekb-1"]["waiting"] + 1
+        assert now["msk-1"]["devices_offline"] == 0 and first["msk-1"]["devices_offline"] == 1
+        assert now["ekb-2"] == first["ekb-2"]
+        assert "Ожидают сейчас" in analyst.get("/").text
+
+        _nothing_kept(app)                           # what it shows is what a page reading everything shows
+        assert _rows(analyst) == now
+    finally:
+        app.extensions["talon"].engine.dispose()
+
+
+def test_a_new_configuration_rebuilds_that_office(databases, tmp_path, reads):
+    """ekb-1 publishes a new configuration (a new name, its first topic's wait norm 10 hours):
+    that office alone is rebuilt, judged by the new norms."""
+    app = _hq_app(databases[0], tmp_path)
+    analyst = _login(app, "analyst")
+    try:
+        first = _rows(analyst)
+        reads.clear()
+        text = _toml("ekb-1", "mek", 3, first_wait_norm=600).replace('"Офис ekb-1"', '"Офис ekb-1, Малышева"')
+        with app.app_context(), session_scope(write=True) as s:
+            hq.record_config(s, "ekb-1", "v2", NOW - timedelta(hours=1), text)
+        now = _rows(analyst)
+        assert reads == {"load": ["ekb-1"]}
+        assert now["ekb-1"]["name"] == "Офис ekb-1, Малышева"
+        assert now["ekb-1"]["over_norm"] == 0 and first["ekb-1"]["over_norm"] == 1
+        assert now["ekb-2"] == first["ekb-2"]
+        _nothing_kept(app)
+        assert _rows(analyst) == now
+    finally:
+        app.extensions["talon"].engine.dispose()
+
+
+def test_kept_offices_follow_the_clock(databases, tmp_path, reads):
+    """Nothing changes in the database for 40 minutes: the waits, the minutes since the last
+    event and the alerts still move (a call for staff from 12:55 is no longer news at 13:40),
+    as a page reading everything would show them."""
+    clock = [NOW]
+    app = _hq_app(databases[0], tmp_path, clock=lambda: clock[0])
+    analyst = _login(app, "analyst")
+    try:
+        with app.app_context(), session_scope(write=True) as s:
+            presence.record(s, "ekb-2", [presence.Status("kiosk-1", NOW - timedelta(minutes=5), presence.HELP)])
+        before = _rows(analyst)
+        clock[0] = NOW + timedelta(minutes=40)
+        reads.clear()
+        later = _rows(analyst)
+        assert reads == {}
+        assert later["ekb-1"]["oldest_wait_min"] == before["ekb-1"]["oldest_wait_min"] + 40
+        assert later["ekb-1"]["silent_min"] == before["ekb-1"]["silent_min"] + 40
+        assert "помощь" in before["ekb-2"]["first_alert"]
+        _nothing_kept(app)
+        assert _rows(analyst) == later               # the call for staff too: kept, yet no longer shown
+    finally:
+        app.extensions["talon"].engine.dispose()
+
+
+def test_configurations_in_force_of_every_office_follow_the_one_office_rule(hq_app):
+    """``hq.configs_in_force`` (all offices in one query) answers as ``hq.config_in_force`` does for
+    each: the newest version from before the moment, or the earliest for a time before them all."""
+    with hq_app.app_context(), session_scope(write=True) as s:
+        hq.record_config(s, "ekb-1", "v2", datetime(2026, 6, 1, tzinfo=timezone.utc), "# v2")
+        hq.record_config(s, "ekb-1", "v0", datetime(2026, 3, 1, tzinfo=timezone.utc), "# v0")
+        offices = ["ekb-1", "ekb-2", "msk-1", "none-such"]
+        for when in (datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2026, 2, 1, tzinfo=timezone.utc),
+                     datetime(2026, 4, 1, tzinfo=timezone.utc), NOW):
+            each = {o: found[0] for o in offices if (found := hq.config_in_force(s, o, when))}
+            assert hq.configs_in_force(s, offices, when) == each
+        assert hq.configs_in_force(s, offices, NOW)["ekb-1"] == "v2"
+        assert hq.configs_in_force(s, offices, datetime(2025, 1, 1, tzinfo=timezone.utc))["ekb-1"] == "v1"
+        assert hq.config_texts(s, [("ekb-1", "v2"), ("ekb-1", "v9")]) == {("ekb-1", "v2"): "# v2"}
+        assert hq.presence_marks(s, offices) == {"msk-1": presence.last_id(s, "msk-1")}
 
 
 def test_an_office_report_uses_the_norms_in_force_that_month(databases, tmp_path):
