@@ -24,8 +24,13 @@ asyncio loop (python-telegram-bot is async), so the hub never waits for Telegram
   Telegram answers again: the marks say what was told. After a hub restart the first
   pass works from the database's marks and the live queue, so nothing is lost or told twice
   (a crash between Telegram's acceptance and the mark's commit could repeat one message).
-* **Announcements** to everyone waiting are kept in memory until every chat linked at
-  that moment has accepted them; a hub restart drops the ones not yet delivered.
+* **The announcement** to everyone waiting is the office's current one, kept in the database
+  (``ticket_links.notice``); every pass tells it to each linked chat whose mark
+  (``notified_notice_at``) is not that announcement's time, and marks it once Telegram
+  accepted. So an announcement made while Telegram is unreachable is told once it answers,
+  even after a hub restart; a visitor who subscribes later hears the current announcement
+  once; a newer announcement replaces one not yet told (as on the board); a cleared one is
+  no longer told.
 """
 from __future__ import annotations
 
@@ -104,12 +109,6 @@ class _Linked:
     ahead_told: bool
 
 
-@dataclass
-class _Announcement:
-    text: str
-    chats: dict[int, str] | None = None   # chat -> language, still to be sent; None: not yet listed
-
-
 class _Backoff(Exception):
     def __init__(self, retry_after: float | None = None):
         super().__init__(retry_after)
@@ -132,7 +131,6 @@ class TelegramNotifier:
         self._lock = threading.Lock()                  # what both threads touch, below
         self._linked: dict[str, _Linked] = {}          # token -> its ticket, for live links with a chat
         self._views: dict[str, View] = {}              # token -> the latest view of its ticket
-        self._announcements: list[_Announcement] = []
         self._calls: dict[str, Call] = {}              # writer only: live ticket -> its last call
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -170,15 +168,16 @@ class TelegramNotifier:
     def listener(self, items: Iterable[dict] = ()) -> None:
         """The hub's listener (``Hub.add_listener``), on its writer after each committed change:
         ``items`` are the published events, or ``{"kind": "notice", "text": …}`` after a staff
-        announcement. Notes the calls and the ended tickets (a look-up per linked ticket) and
-        hands them to the notifier thread; counting the people ahead is left to
-        :meth:`count_ahead`, at most every ``COUNT_EVERY_S``. Never waits."""
+        announcement (the notifier thread reads it from the database). Notes the calls and the
+        ended tickets (a look-up per linked ticket) and hands them to the notifier thread;
+        counting the people ahead is left to :meth:`count_ahead`, at most every
+        ``COUNT_EVERY_S``. Never waits."""
         office = self.db.office
         for item in items:
             kind, number, window, seq = item.get("kind"), item.get("ticket"), item.get("window"), item.get("seq")
             if kind == "notice":
-                self.announcement(item.get("text") or "")
-            elif kind in CALL_EVENTS and isinstance(number, str) and isinstance(window, int) and isinstance(seq, int):
+                continue                             # every pass tells the current one (_announce)
+            if kind in CALL_EVENTS and isinstance(number, str) and isinstance(window, int) and isinstance(seq, int):
                 self._calls[number] = Call(seq, window, kind == "recalled")
             elif isinstance(number, str) and number not in office.tickets:
                 self._calls.pop(number, None)        # the ticket ended
@@ -225,13 +224,6 @@ class TelegramNotifier:
         with self._lock:
             self._views.update(views)
         self._poke()
-
-    def announcement(self, message: str) -> None:
-        """A staff announcement: sent once to every chat linked now."""
-        if message.strip():
-            with self._lock:
-                self._announcements.append(_Announcement(message.strip()))
-            self._poke()
 
     def _poke(self) -> None:
         loop, wake = self._loop, self._wake
@@ -405,11 +397,13 @@ class TelegramNotifier:
             views = dict(self._views)
         with self.db.sessions() as s:
             links = {lk.token: lk for lk in ticket_links.with_chats(s, self.office_id)}
+            notice = ticket_links.notice(s, self.office_id)
         for token, view in views.items():
             link = links.get(token)
             if link is None or view.ended:            # the ticket ended (its chat went with it) or /stop
                 if link is not None:
                     self._write(ticket_links.forget_chat, token)
+                    del links[token]
                 self._drop([token])
                 continue
             if view.called:
@@ -420,7 +414,8 @@ class TelegramNotifier:
                                     link.token):
                     self._write(ticket_links.mark_ahead, token)
                     self._ahead_told(token)
-        await self._announce(bot)
+        if notice is not None:
+            await self._announce(bot, links.values(), *notice)
 
     async def _tell_call(self, bot: Bot, link: ticket_links.Link, call: Call | None) -> None:
         if call is None:
@@ -438,19 +433,14 @@ class TelegramNotifier:
                 self._write(ticket_links.mark_ahead, link.token)    # called: «N ahead» would come too late
             self._ahead_told(link.token)
 
-    async def _announce(self, bot: Bot) -> None:
-        with self._lock:
-            pending = list(self._announcements)
-        for item in pending:
-            if item.chats is None:
-                with self.db.sessions() as s:
-                    item.chats = {lk.chat_id: lk.lang for lk in ticket_links.with_chats(s, self.office_id)
-                                  if lk.chat_id is not None}
-            for chat, lang in list(item.chats.items()):
-                await self._send(bot, chat, text("announcement", lang, text=item.text))
-                del item.chats[chat]
-            with self._lock:
-                self._announcements.remove(item)
+    async def _announce(self, bot: Bot, links: Iterable[ticket_links.Link], message: str, at: datetime) -> None:
+        """The current announcement (made at ``at``) to every linked chat not told it yet,
+        each marked once Telegram accepted it."""
+        for link in list(links):
+            if link.notified_notice_at == at:
+                continue
+            if await self._send(bot, link.chat_id, text("announcement", link.lang, text=message), link.token):
+                self._write(ticket_links.mark_notice, link.token, at)
 
     async def _send(self, bot: Bot, chat: int | None, message: str, token: str | None = None) -> bool:
         """True once Telegram accepted the message; False when it never will (the visitor

@@ -207,6 +207,7 @@ def live_rows(db, now: datetime) -> list[dict]:
     every = hq.offices(db)
     offices = _offices(db, every)
     pictures = current_app.extensions["hq_live"].pictures(db, offices, {o.office for o in every}, now, threshold)
+    stuck = hq.stuck_offices(db)
     rows = []
     for o in offices:
         config, snap = pictures.get(o.office, (None, None))
@@ -226,8 +227,21 @@ def live_rows(db, now: datetime) -> list[dict]:
                        oldest_wait_min=max((t["oldest_wait_min"] or 0 for t in snap["topics"]), default=0))
             # windows open yet nothing heard for a while: the office's link may be down
             row["stale"] = bool(row["windows_open"]) and (row["silent_min"] or 0) >= STALE_MIN
+        if o.office in stuck:
+            _stuck_alert(row, stuck[o.office], config)
         rows.append(row)
     return rows
+
+
+def _stuck_alert(row: dict, stuck: hq.Stuck, config: OfficeConfig | None) -> None:
+    """The office's events stopped being applied here (``storage.hq.mark_stuck``): whatever its
+    card says is as of then, so it is the office's first, urgent alert."""
+    since = stuck.since.astimezone(ZoneInfo(config.timezone) if config is not None else timezone.utc)
+    text = _("Данные офиса не применяются с {time}: {reason}").format(
+        time=since.strftime("%d.%m.%Y %H:%M"), reason=stuck.reason)
+    row.update(stuck={"seq": stuck.seq, "since": stuck.since.isoformat(timespec="seconds"), "reason": stuck.reason},
+               alerts_crit=row.get("alerts_crit", 0) + 1, alerts_warn=row.get("alerts_warn", 0),
+               first_alert=text)
 
 
 def _grouped(rows: list[dict]) -> list[tuple[str, str, list[dict]]]:
@@ -427,4 +441,5 @@ HQ_EN = {
     "Данные офиса ещё не получены": "The office's data has not arrived yet",
     "Страница обновляется сама каждые 15 с.": "The page refreshes itself every 15 s.",
     "из": "of", "Офис": "Office",
+    "Данные офиса не применяются с {time}: {reason}": "The office's data has not been applied since {time}: {reason}",
 }

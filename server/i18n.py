@@ -35,7 +35,8 @@ EN = {
     "Устройства ещё не сообщали о себе.": "No device has reported yet.", "в сети": "online", "не в сети": "offline",
     "Очередь по теме «{topic}»: {n} чел. (порог {limit})": "Queue for «{topic}»: {n} people (threshold {limit})",
     "Талон {ticket} ждёт {m} мин при нормативе {norm} мин": "Ticket {ticket} has waited {m} min (norm {norm} min)",
-    "Устройство {device} не в сети {m} мин (предел 60 мин)": "Device {device} offline for {m} min (limit 60 min)",
+    "Устройство {device} не в сети {m} мин в рабочее время (предел 60 мин)":
+        "Device {device} offline for {m} min of working time (limit 60 min)",
     "Принтер {device}: {state}": "Printer {device}: {state}",
     "Посетителю нужна помощь у {device} ({m} мин назад)": "A visitor asked for help at {device} ({m} min ago)",
     "Талон {ticket}: индивидуальное обслуживание ({category}), подойдите к посетителю ({m} мин назад)":

@@ -18,9 +18,11 @@ from queue_core.config import OfficeConfig
 from queue_core.model import TicketState
 from queue_core.office import Office
 from server.i18n import _, name_of, number
-from storage import events, presence
+from storage import downtime, events, presence
 from storage.store import QueueStore, wait_start
 
+# minutes offline in working time (``storage.downtime``'s rule: a kiosk switched off for the
+# night is no downtime, so no alert until the office opens)
 OFFLINE_WARN_MIN = 1        # an offline device is worth a look at once
 OFFLINE_CRIT_MIN = 45       # ... and urgent as it nears the 60-minute rule (REQ-Q-9)
 OFFLINE_LIMIT_MIN = 60
@@ -115,7 +117,7 @@ def picture(office: Office, config: OfficeConfig, heard: Heard, now: datetime, q
                     "Приём талона {ticket} в окне {window} идёт {m} мин при нормативе {norm} мин").format(
                     ticket=ticket.number, window=w.number, m=_fmt(minutes), norm=_fmt(topic.service_norm_min))})
         windows.append(entry)
-    devices = _devices(heard, now, alerts)
+    devices = _devices(heard, config, now, alerts)
     order = {"crit": 0, "warn": 1}
     alerts.sort(key=lambda a: order.get(a["level"], 2))
     return {"v": 1, "at": now.isoformat(timespec="seconds"), "office": name_of(config),
@@ -139,15 +141,17 @@ def _visit_alerts(office, config: OfficeConfig, now: datetime, alerts: list[dict
                                ticket=t.number, m=_fmt(minutes), limit=_fmt(ceiling))})
 
 
-def _devices(heard: Heard, now: datetime, alerts: list[dict]) -> list[dict]:
+def _devices(heard: Heard, config: OfficeConfig, now: datetime, alerts: list[dict]) -> list[dict]:
     out = []
     for r in heard.devices:
         since = _minutes(r.at, now)
         out.append({"device": r.device, "state": r.state, "since_min": since, "printer": r.printer})
-        if r.state == "offline" and since is not None and since >= OFFLINE_WARN_MIN:
-            alerts.append({"level": "crit" if since >= OFFLINE_CRIT_MIN else "warn", "kind": "device",
-                           "text": _("Устройство {device} не в сети {m} мин (предел 60 мин)").format(
-                               device=r.device, m=_fmt(since))})
+        if r.state == "offline":
+            down = round(downtime.down_minutes(config.calendar, now.tzinfo, r.at, now), 1)
+            if down >= OFFLINE_WARN_MIN:
+                alerts.append({"level": "crit" if down >= OFFLINE_CRIT_MIN else "warn", "kind": "device",
+                               "text": _("Устройство {device} не в сети {m} мин в рабочее время "
+                                         "(предел 60 мин)").format(device=r.device, m=_fmt(down))})
         elif r.state == "online" and r.printer not in (None, "ok"):
             alerts.append({"level": "warn", "kind": "printer",
                            "text": _("Принтер {device}: {state}").format(device=r.device, state=r.printer)})

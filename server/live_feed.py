@@ -16,6 +16,10 @@ ticket with its legs (hundreds of queries when the hall is full).
 
 The thread runs only while someone is subscribed; with no phone connected it sleeps on
 the condition and touches no database.
+
+When the web runs inside the hub process, the hub's listener calls :meth:`LiveFeed.poke`
+after each commit (``server.serve``), so the feed looks at once instead of at its next
+tick; the poll stays, for a standalone ``talon web`` and anything no poke announced.
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ from storage.store import QueueStore
 
 log = logging.getLogger(__name__)
 MAX_CATCH_UP = 500            # more new events than this: rebuild instead of replaying them
+POKE_GAP_S = 0.02             # pokes or not, at most one look this often: a busy hub's commits coalesce
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,7 @@ class LiveFeed:
         self._subscribers = 0
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._poked = threading.Event()             # a look is due now (set by poke, cleared by the poller)
         self.updates = 0                            # snapshots made (tests, bench: one per change)
 
     # ------------------------------------------------------------------ readers
@@ -153,6 +159,12 @@ class LiveFeed:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        self._poked.set()
+
+    def poke(self) -> None:
+        """Look at the database now rather than at the next tick (something was committed).
+        Only sets a flag the poller waits on: safe from the hub's writer, never blocks it."""
+        self._poked.set()
 
     # ------------------------------------------------------------------ the one poller
     def _refresh(self) -> Snapshot:
@@ -176,9 +188,12 @@ class LiveFeed:
                 self._cond.wait_for(lambda: self._closed or self._subscribers > 0)
                 if self._closed:
                     return
+            self._poked.clear()            # a poke from now on means another look after this one
+            looked = time.monotonic()
             try:
                 self._refresh()
             except Exception:              # a database hiccup: keep serving the last snapshot, retry
                 log.warning("phone feed: could not read the office", exc_info=True)
                 time.sleep(1.0)
-            time.sleep(self.interval)
+            self._poked.wait(self.interval)
+            time.sleep(max(0.0, looked + POKE_GAP_S - time.monotonic()))

@@ -24,7 +24,8 @@ class WebServer:
 def start_web_server(db, host: str, port: int, hub=None, data_dir: Path | None = None) -> WebServer:
     """Serve the dashboard for ``db`` (a ``QueueDatabase``); settings saved on the web
     reach the running hub, which republishes ``state/config`` to every device, and so do a
-    visitor's «Я ухожу» (``VISITOR_LEAVE``) and the staff's announcement (``ANNOUNCE``)."""
+    visitor's «Я ухожу» (``VISITOR_LEAVE``) and the staff's announcement (``ANNOUNCE``).
+    With a hub, the phone pages' change feed also looks as soon as the hub commits."""
     from server import create_app
     from server.cli import purge, secret_key
 
@@ -42,10 +43,23 @@ def start_web_server(db, host: str, port: int, hub=None, data_dir: Path | None =
         mapping["ANNOUNCE"] = hub.announce
     app = create_app(mapping)
     purge(app)
+    if hub is not None:
+        _feed_follows(app, hub)
     server = make_server(host, port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
     thread.start()
     return WebServer(server, thread)
+
+
+def _feed_follows(app, hub) -> None:
+    """The phone pages' one change feed (``server.live_feed``) looks right after each of the
+    hub's commits instead of at its next poll: the hub's listener runs on its writer under
+    its lock, so it only pokes the feed (sets a flag); the feed's own thread does the reading."""
+    from server.phone import feed
+
+    with app.app_context():
+        live = feed()
+    hub.add_listener(lambda items: live.poke())
 
 
 def start_office_web(runtime) -> WebServer:

@@ -75,6 +75,12 @@ def _working_by_day(cal: Calendar, tz: ZoneInfo, a: datetime, b: datetime) -> di
     return out
 
 
+def down_minutes(cal: Calendar, tz: ZoneInfo, since: datetime, until: datetime) -> float:
+    """The working minutes an outage from ``since`` to ``until`` counts (the report's rule; the
+    live dashboard's offline alert counts by it too, ``server.live``)."""
+    return sum(_working_by_day(cal, tz, since, until).values()) if until > since else 0.0
+
+
 def _changes(session: Session, office: str, start: datetime, until: datetime) -> dict[str, list]:
     """Per device, its status changes in ``[start, until)`` after the last one before ``start``
     (the state the period begins in), oldest first."""

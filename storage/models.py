@@ -140,7 +140,9 @@ class DeviceRow(Base):
 class PresenceRow(Base):
     """Device online/offline transitions and printer states, for the downtime report."""
     __tablename__ = "presence"
-    __table_args__ = (Index("ix_presence_device_at", "office", "device", "at"),)
+    # (office, id): an office's newest row (``presence.last_id``, head office's ``presence_marks``)
+    __table_args__ = (Index("ix_presence_device_at", "office", "device", "at"),
+                      Index("ix_presence_office_id", "office", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office: Mapped[str] = mapped_column(String(32))
@@ -251,7 +253,7 @@ class LegRollupRow(Base):
 class TicketLinkRow(Base):
     """A ticket's address for the visitor's phone (``storage.ticket_links``): a random token,
     the ticket it opens, the page's language and, when the visitor asked for it, the
-    Telegram chat told of the turn (forgotten when the ticket ends)."""
+    Telegram chat told of the turn (forgotten when the ticket ends) and what it was told."""
     __tablename__ = "ticket_links"
     __table_args__ = (UniqueConstraint("office", "day", "number", name="uq_ticket_link_per_ticket"),
                       Index("ix_ticket_links_office_chat", "office", "chat_id"))
@@ -267,6 +269,7 @@ class TicketLinkRow(Base):
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     notified_ahead: Mapped[bool] = mapped_column(default=False)
     notified_call_seq: Mapped[int | None]
+    notified_notice_at: Mapped[datetime | None] = mapped_column(EpochTime)   # the announcement last told: its ``at``
 
 
 class OfficeValueRow(Base):
@@ -292,6 +295,11 @@ class HqOfficeRow(Base):
     first_seen: Mapped[datetime | None] = mapped_column(EpochTime)
     last_seen: Mapped[datetime | None] = mapped_column(EpochTime)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the office's event ``stuck_seq`` could not be applied here (its own rules refuse it):
+    # nothing after it is applied until it is; stuck while ``last_seq < stuck_seq``
+    stuck_seq: Mapped[int | None] = mapped_column(BigInteger)
+    stuck_since: Mapped[datetime | None] = mapped_column(EpochTime)
+    stuck_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class HqConfigRow(Base):

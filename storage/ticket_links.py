@@ -5,7 +5,9 @@ and ended in the transaction that ends the ticket. The token is the only key a p
 holds: 128 random bits (``secrets.token_urlsafe(16)``), never derived from the number.
 A link opens its page only on its office day and until its ticket ends (``Link.valid_on``);
 ``find`` returns an ended or older link anyway, so the page can say politely that the
-ticket is finished. The Telegram chat a visitor attached is forgotten when the ticket ends.
+ticket is finished. The Telegram chat a visitor attached is forgotten when the ticket ends;
+the link keeps what that chat was told (``notified_*``), so nothing is told twice or lost
+across hub restarts.
 
 Also here: two small per-office values kept across hub restarts (table ``office_values``):
 the announcement to everyone waiting (``set_notice``/``notice``) and the office's
@@ -52,6 +54,7 @@ class Link:
     chat_id: int | None            # the Telegram chat told of the turn (None once the ticket ends)
     notified_ahead: bool           # the chat was told «Перед Вами N человек»
     notified_call_seq: int | None  # the seq of the call/recall event last told to the chat
+    notified_notice_at: datetime | None    # the ``at`` of the announcement last told to the chat
 
     @property
     def ended(self) -> bool:
@@ -64,7 +67,7 @@ class Link:
 
 def _link(row: TicketLinkRow) -> Link:
     return Link(row.token, row.office, row.day, row.number, row.created_at, row.ended_at, row.outcome,
-                row.lang, row.chat_id, bool(row.notified_ahead), row.notified_call_seq)
+                row.lang, row.chat_id, bool(row.notified_ahead), row.notified_call_seq, row.notified_notice_at)
 
 
 def new_token() -> str:
@@ -112,13 +115,15 @@ def set_lang(session: Session, token: str, lang: str) -> None:
 
 def attach_chat(session: Session, token: str, chat_id: int, day: str | None = None) -> Link | None:
     """Tell ``chat_id`` of this ticket's turn. Refused (None) for an unknown or ended token,
-    and, given ``day``, for a link of another day."""
+    and, given ``day``, for a link of another day. A chat new to the link has not been told
+    the current announcement (``notified_notice_at`` is cleared): a subscription hears it once."""
     row = _row(session, token)
     if row is None or row.ended_at is not None or (day is not None and row.day != day):
         return None
     if isinstance(chat_id, bool) or not isinstance(chat_id, int):
         raise ValueError(f"chat_id must be an int, got {chat_id!r}")
-    row.chat_id = chat_id
+    if row.chat_id != chat_id:
+        row.chat_id, row.notified_notice_at = chat_id, None
     session.flush()
     return _link(row)
 
@@ -140,6 +145,11 @@ def mark_ahead(session: Session, token: str) -> None:
 
 def mark_call(session: Session, token: str, seq: int) -> None:
     session.execute(update(TicketLinkRow).where(TicketLinkRow.token == token).values(notified_call_seq=seq))
+
+
+def mark_notice(session: Session, token: str, at: datetime) -> None:
+    """The link's chat was told the announcement made at ``at`` (``notice``'s second value)."""
+    session.execute(update(TicketLinkRow).where(TicketLinkRow.token == token).values(notified_notice_at=at))
 
 
 def last_call(session: Session, office: str, number: str, since: datetime) -> tuple[int, int, bool] | None:

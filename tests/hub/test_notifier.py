@@ -266,6 +266,62 @@ def test_nothing_lost_or_told_twice_across_a_hub_restart(site, telegram):
     ]
 
 
+def test_an_announcement_made_while_telegram_is_down_is_told_once_across_restarts(site, telegram):
+    """The announcement is kept in the database and each chat's link marks it told: made while
+    the Bot API is down and the hub restarts, it is told once Telegram answers; a second
+    restart tells it to nobody again; a visitor who subscribes later hears it once."""
+    closed = "Окно 3 закрыто до 14:00"
+    told_closed = NOTICE + closed
+    site.start()
+    first, second = site.issue(), site.issue()
+    site.subscribe(VISITOR, first)
+    site.subscribe(BYSTANDER, second)
+    telegram.wait_sent(lambda m: m.chat_id == VISITOR, count=2)       # «Вы следующий»
+    telegram.wait_sent(lambda m: m.chat_id == BYSTANDER, count=2)     # «Перед Вами 1 человек»
+
+    telegram.down()
+    sends = telegram.requests.count("sendMessage")
+    site.hub.announce(closed)
+    telegram.wait_requests("sendMessage", sends + 2)           # tried, and tried again
+    site.stop()                                                # the hub restarts, Telegram still down
+    site.start()
+    site.issue()
+    telegram.up()
+    for chat in (VISITOR, BYSTANDER):
+        telegram.wait_sent(lambda m, chat=chat: m.chat_id == chat and m.text == told_closed)
+    with site.hub.dispatcher.db.sessions() as s:
+        _, at = ticket_links.notice(s, OFFICE)
+    wait_until(lambda: site.link(first).notified_notice_at == at == site.link(second).notified_notice_at,
+               what="the announcement marked told")
+
+    site.stop()                                                # another restart: the marks say it was told
+    site.start()
+    assert site.notifier.ready.wait(15)
+    later = site.issue()
+    site.subscribe(OTHER, later)                               # a visitor subscribing now: told it too
+    telegram.wait_sent(lambda m: m.chat_id == OTHER and m.text == told_closed)
+    site.window("call_next")                                   # first is called: one more pass, same announcement
+    telegram.wait_sent(lambda m: m.chat_id == VISITOR and "приглашают" in m.text)
+    for chat in (VISITOR, BYSTANDER, OTHER):
+        assert telegram.texts(chat).count(told_closed) == 1, chat
+    assert telegram.texts(OTHER)[0] == subscribed(later["number"])
+
+
+def test_a_chat_that_refuses_the_announcement_is_forgotten(site, telegram):
+    site.start()
+    first, second = site.issue(), site.issue()
+    site.subscribe(BYSTANDER, first)
+    site.subscribe(VISITOR, second)
+    telegram.wait_sent(lambda m: m.chat_id == BYSTANDER, count=2)
+    telegram.wait_sent(lambda m: m.chat_id == VISITOR, count=2)
+    telegram.fail(1, status=403, description="Forbidden: bot was blocked by the user", method="sendMessage")
+    site.hub.announce("Приём до 17:00")                        # told oldest link first: the bystander refuses it
+    telegram.wait_sent(lambda m: m.chat_id == VISITOR and m.text == NOTICE + "Приём до 17:00")
+    wait_until(lambda: site.link(first).chat_id is None, what="the refusing chat forgotten")
+    assert site.link(second).chat_id == VISITOR
+    assert NOTICE + "Приём до 17:00" not in telegram.texts(BYSTANDER)
+
+
 def test_a_visitor_who_blocked_the_bot_is_forgotten(site, telegram):
     site.start()
     tickets = [site.issue() for _ in range(3)]

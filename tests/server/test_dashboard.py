@@ -1,11 +1,13 @@
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytest
 
 from queue_core.model import TicketKind
 from storage.models import PresenceRow
 from storage.queue_db import QueueDatabase
-from tests.server.conftest import NOW, TINY_TOML, AuthActions, make_app
+from tests.server.conftest import NOW, TINY_TOML, TZ, AuthActions, make_app
 
 
 def live_db(app) -> QueueDatabase:
@@ -70,11 +72,47 @@ def test_offline_device_alert_grows_towards_the_60_minute_rule(app, client, auth
     auth.login("oper")
     snap = client.get("/snapshot.json").get_json()
     alerts = {a["text"]: a["level"] for a in snap["alerts"]}
-    assert alerts["Устройство kiosk1 не в сети 50 мин (предел 60 мин)"] == "crit"
-    assert alerts["Устройство board1 не в сети 5 мин (предел 60 мин)"] == "warn"
+    assert alerts["Устройство kiosk1 не в сети 50 мин в рабочее время (предел 60 мин)"] == "crit"
+    assert alerts["Устройство board1 не в сети 5 мин в рабочее время (предел 60 мин)"] == "warn"
     assert alerts["Принтер kiosk2: paper_out"] == "warn"
     assert {d["device"]: d["state"] for d in snap["devices"]} == {"board1": "offline", "kiosk1": "offline",
                                                                   "kiosk2": "online"}
+
+
+NINE_TO_SIX = TINY_TOML.replace("08:00-20:00", "09:00-18:00")
+
+
+@pytest.mark.parametrize(("seen", "expected"), [
+    ((18, 23, 0), None),                  # the kiosk was switched off for the night: not an alert at night
+    ((19, 8, 55), None),                  # ... nor in the morning before the office opens
+    ((19, 9, 5), ("warn", 5)),            # 5 minutes of working time down
+    ((19, 9, 44), ("warn", 44)),
+    ((19, 9, 45), ("crit", 45)),          # urgent from 45 working minutes, as before
+    ((19, 13, 20), ("crit", 240)),        # 9:00-13:00; the lunch break counts nothing
+    ((19, 13, 40), ("crit", 250)),        # ... and from 13:30 again
+])
+def test_the_offline_alert_counts_only_working_time(tmp_path, seen, expected):
+    """A device offline since 19:00 on Wednesday (the office works 9:00-18:00, lunch 13:00-13:30)."""
+    day, hour, minute = seen
+    app = make_app(tmp_path / "t.db", NINE_TO_SIX, CLOCK=lambda: datetime(2026, 11, day, hour, minute, tzinfo=TZ))
+    try:
+        b = app.extensions["talon"]
+        with b.sessions.begin() as s:
+            s.add(PresenceRow(office="test", device="kiosk1", at=datetime(2026, 11, 18, 19, 0, tzinfo=TZ),
+                              state="offline"))
+        client = app.test_client()
+        AuthActions(client).login("oper")
+        snap = client.get("/snapshot.json").get_json()
+    finally:
+        app.extensions["talon"].engine.dispose()
+    device = [a for a in snap["alerts"] if a["kind"] == "device"]
+    assert snap["devices"][0]["state"] == "offline"
+    if expected is None:
+        assert device == []
+    else:
+        level, minutes = expected
+        assert device == [{"level": level, "kind": "device",
+                           "text": f"Устройство kiosk1 не в сети {minutes} мин в рабочее время (предел 60 мин)"}]
 
 
 def test_dashboard_in_english(client, auth):

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from markupsafe import escape
 
 from queue_core.config import parse_office_toml
 from queue_core.norms import PROFILES
@@ -333,6 +334,105 @@ def test_an_office_without_configuration_yet_is_listed_but_not_opened(hq_app, an
     assert analyst.get(f"/network?month={MONTH}").status_code == 200
 
 
+# --------------------------------------------------------------------------- an office stuck at head office
+STUCK_REASON = "event 2 (started) cannot be applied: QueueError('no ticket Z999')"
+
+
+def test_an_office_whose_events_cannot_be_applied_is_an_urgent_red_card(hq_app, analyst):
+    found = datetime(2026, 11, 19, 5, 42, tzinfo=timezone.utc)          # 10:42 in Yekaterinburg
+    before = _rows(analyst)
+    with hq_app.app_context(), session_scope(write=True) as s:
+        hq.mark_stuck(s, [("ekb-2", 2, STUCK_REASON, found)])           # applied up to 1: stuck at 2
+    rows = _rows(analyst)
+    text = f"Данные офиса не применяются с 19.11.2026 10:42: {STUCK_REASON}"
+    assert rows["ekb-2"]["stuck"] == {"seq": 2, "since": found.isoformat(), "reason": STUCK_REASON}
+    assert rows["ekb-2"]["first_alert"] == text
+    assert rows["ekb-2"]["alerts_crit"] == before["ekb-2"]["alerts_crit"] + 1
+    assert rows["ekb-1"] == before["ekb-1"] and "stuck" not in rows["ekb-1"]
+    page = analyst.get("/").text
+    card = page[page.index('id="office-ekb-2"') - 40:]
+    card = card[:card.index("</section>")]
+    assert 'class="hq-tile crit"' in card and str(escape(text)) in card     # the reason escaped, as all text
+    assert page.count("Данные офиса не применяются") == 1
+    analyst.get("/?lang=en")
+    assert _rows(analyst)["ekb-2"]["first_alert"] == f"The office's data has not been applied since 19.11.2026 10:42: {STUCK_REASON}"
+
+
+def test_marking_the_same_event_again_keeps_when_it_was_found(hq_app, analyst):
+    first = datetime(2026, 11, 19, 5, 42, tzinfo=timezone.utc)
+    with hq_app.app_context(), session_scope(write=True) as s:
+        hq.mark_stuck(s, [("ekb-2", 2, STUCK_REASON, first)])
+    with hq_app.app_context(), session_scope(write=True) as s:
+        hq.mark_stuck(s, [("ekb-2", 2, STUCK_REASON, first + timedelta(minutes=5))])   # the next batch
+        hq.mark_stuck(s, [])
+    assert _rows(analyst)["ekb-2"]["stuck"]["since"] == first.isoformat()
+    with hq_app.app_context(), session_scope(write=True) as s:       # stuck again, further on: a new mark
+        hq.touch(s, "ekb-2", 6, NOW)
+        hq.mark_stuck(s, [("ekb-2", 7, "x" * 900, first + timedelta(hours=1))])
+    stuck = _rows(analyst)["ekb-2"]["stuck"]
+    assert stuck["seq"] == 7 and stuck["since"] == (first + timedelta(hours=1)).isoformat()
+    assert stuck["reason"] == "x" * hq.REASON_MAX
+
+
+def test_an_office_is_no_longer_stuck_once_its_events_pass_the_stuck_one(hq_app, analyst):
+    with hq_app.app_context(), session_scope(write=True) as s:
+        hq.mark_stuck(s, [("ekb-2", 2, STUCK_REASON, NOW)])
+    assert "stuck" in _rows(analyst)["ekb-2"]
+    with hq_app.app_context(), session_scope(write=True) as s:
+        hq.touch(s, "ekb-2", 2, NOW)                  # a new configuration let the event through
+        assert hq.stuck_offices(s) == {}
+    row = _rows(analyst)["ekb-2"]
+    assert "stuck" not in row and "Данные офиса не применяются" not in analyst.get("/").text
+
+
+def test_a_stuck_office_without_its_configuration_still_shows_why(hq_app, analyst):
+    with hq_app.app_context(), session_scope(write=True) as s:
+        hq.touch(s, "new-1", 5, NOW)
+        hq.mark_stuck(s, [("new-1", 6, STUCK_REASON, datetime(2026, 11, 19, 5, 42, tzinfo=timezone.utc))])
+    row = _rows(analyst)["new-1"]
+    assert row["ready"] is False and row["alerts_crit"] == 1
+    assert row["first_alert"] == f"Данные офиса не применяются с 19.11.2026 05:42: {STUCK_REASON}"   # UTC
+    page = analyst.get("/").text
+    assert 'class="hq-tile crit" id="office-new-1"' in page
+
+
+def test_the_ingest_state_marks_the_office_and_the_live_page_shows_it(tmp_path):
+    """The real ingest refuses an office's impossible event; the one line the ingest is to call
+    once a batch (``hq.mark_stuck`` with its broken offices) makes it show at head office."""
+    from broker import messages
+    from hq.ingest import Ingest
+    from storage.engine import make_engine, make_sessionmaker
+    from tests.hq.conftest import SimOffice
+
+    url = f"sqlite:///{tmp_path / 'hq.db'}"
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": url, "HQ_MODE": True})
+    with app.app_context(), session_scope(write=True) as s:
+        add_user(s, "analyst", PASSWORD, "head")
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    found = datetime(2026, 10, 5, 5, 30, tzinfo=timezone.utc)
+    ingest = Ingest(sessions, lambda topic, payload: None, now=lambda: found)
+    ingest.start()
+    office = SimOffice("mek-1")
+    try:
+        office.work(visitors=2)
+        seq = office.events[-1]["seq"]
+        impossible = messages.event(seq + 1, "started", ticket="Z999", topic="A", window=1,
+                                    at=office.clock.now.isoformat())
+        ingest.handle([office.config_message(), *office.event_messages(), *office.event_messages([impossible])])
+        with sessions() as session, session.begin():      # the line proposed for Ingest.handle
+            hq.mark_stuck(session, [(f.id, f.last_seq + 1, f.broken, ingest.now())
+                                    for f in ingest.feeds.values() if f.broken])
+        app.config["CLOCK"] = lambda: office.clock.now
+        row = _rows(_login(app, "analyst"))["mek-1"]
+        assert row["stuck"]["seq"] == seq + 1 and f"event {seq + 1} (started)" in row["stuck"]["reason"]
+        assert row["first_alert"].startswith("Данные офиса не применяются с 05.10.2026 10:30: event ")
+    finally:
+        office.close()
+        engine.dispose()
+        app.extensions["talon"].engine.dispose()
+
+
 # --------------------------------------------------------------------------- the live page keeps offices
 def _rows(client) -> dict[str, dict]:
     return {r["office"]: r for r in client.get("/live.json").json["offices"]}
@@ -473,6 +573,10 @@ def test_configurations_in_force_of_every_office_follow_the_one_office_rule(hq_a
         assert hq.configs_in_force(s, offices, datetime(2025, 1, 1, tzinfo=timezone.utc))["ekb-1"] == "v1"
         assert hq.config_texts(s, [("ekb-1", "v2"), ("ekb-1", "v9")]) == {("ekb-1", "v2"): "# v2"}
         assert hq.presence_marks(s, offices) == {"msk-1": presence.last_id(s, "msk-1")}
+        presence.record(s, "ekb-2", [presence.Status("board-1", NOW, "online"), presence.Status("kiosk-1", NOW, "offline")])
+        presence.record(s, "msk-1", [presence.Status("kiosk-1", NOW, "online")])
+        assert hq.presence_marks(s, offices) == {o: presence.last_id(s, o) for o in ("ekb-2", "msk-1")}
+        assert hq.presence_marks(s, ["ekb-2"]) == {"ekb-2": presence.last_id(s, "ekb-2")}
 
 
 def test_an_office_report_uses_the_norms_in_force_that_month(databases, tmp_path):
@@ -544,6 +648,16 @@ def test_all_offices_page_in_chromium(databases, tmp_path, width):
             playwright_api.expect(page.locator("#office-msk-1")).to_contain_text("Устройств не в сети")
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             page.screenshot(path=str(folder / f"hq-offices-{width}.png"), full_page=True)
+            # an office whose events head office cannot apply: its card turns red, saying why
+            with app.app_context(), session_scope(write=True) as s:
+                hq.mark_stuck(s, [("ekb-2", 2, STUCK_REASON, NOW)])
+            page.reload()
+            card = page.locator("#office-ekb-2")
+            playwright_api.expect(card.locator(".alert.stuck")).to_contain_text("Данные офиса не применяются с 19.11.2026 11:00")
+            red = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--bad')").strip()
+            assert card.evaluate("e => getComputedStyle(e).borderLeftColor") == "rgb({}, {}, {})".format(
+                *(int(red[i:i + 2], 16) for i in (1, 3, 5)))          # the page's own red (--bad)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
             page.goto(base + f"/network?month={MONTH}")
             playwright_api.expect(page.locator("h1")).to_contain_text("Отчёт по сети за месяц")
             assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -497,6 +497,114 @@ def test_the_feed_survives_a_database_hiccup():
         feed.close()
 
 
+class Versions:
+    """A feed's database stand-in: ``probe`` says the version, ``load`` the office as of it."""
+
+    def __init__(self):
+        self.seq = 1
+
+    def probe(self) -> tuple:
+        return (self.seq,)
+
+    def load(self):
+        from server.live_feed import OfficeView
+        return OfficeView(self.seq, {}, {}), None
+
+
+def test_a_poke_makes_the_feed_look_before_its_interval():
+    """An hour between polls: only the poke can explain the new snapshot."""
+    from server.live_feed import LiveFeed
+
+    data = Versions()
+    feed = LiveFeed(data.probe, data.load, interval=3600)
+    feed.subscribe()
+    try:
+        first = feed.wait(0, timeout=20)                 # the poller's first look, on subscribing
+        assert first.view.seq == 1
+        data.seq = 2
+        feed.poke()
+        assert feed.wait(first.generation, timeout=20).view.seq == 2
+        data.seq = 3
+        feed.poke()
+        feed.poke()                                      # pokes before the look: one look
+        assert feed.wait(first.generation + 1, timeout=20).view.seq == 3
+    finally:
+        feed.unsubscribe()
+        feed.close()
+
+
+def test_without_pokes_the_feed_still_polls():
+    from server.live_feed import LiveFeed
+
+    data = Versions()
+    feed = LiveFeed(data.probe, data.load, interval=0.05)
+    feed.subscribe()
+    try:
+        first = feed.wait(0, timeout=20)
+        data.seq = 2
+        assert feed.wait(first.generation, timeout=20).view.seq == 2
+    finally:
+        feed.unsubscribe()
+        feed.close()
+
+
+def test_a_web_beside_the_hub_is_poked_by_its_commits(office, monkeypatch):
+    """``server.serve.start_web_server`` with a hub: the hub's listener pokes the phone pages'
+    feed, so a call reaches an open page at once though the feed would poll only hourly."""
+    import http.client
+    import queue
+    from types import SimpleNamespace
+
+    from server.serve import start_web_server
+
+    monkeypatch.setenv("TALON_PHONE_FEED_INTERVAL_S", "3600")
+    monkeypatch.setenv("TALON_SSE_MAX_EVENTS", "2")
+    hub = SimpleNamespace(dispatcher=office.hub.dispatcher, apply_config=lambda config: None,
+                          visitor_leave=office.leave, announce=office.announce,
+                          add_listener=office.hub.dispatcher.add_listener)
+    web = start_web_server(office.hub.db, "127.0.0.1", 0, hub=hub)
+    app = web._server.app
+    live = app.extensions["talon_phone_feed"]              # made at start, to be poked
+    probes = threading.Semaphore(0)
+    probe = live._probe
+
+    def counted_probe():
+        try:
+            return probe()
+        finally:
+            probes.release()
+
+    live._probe = counted_probe
+    states: queue.Queue = queue.Queue()
+
+    def read(ticket):
+        conn = http.client.HTTPConnection("127.0.0.1", web.port, timeout=30)
+        try:
+            conn.request("GET", path_of(ticket) + "/events")
+            response = conn.getresponse()
+            for line in response:
+                if line.startswith(b"data: "):
+                    states.put(json.loads(line[6:]))
+        finally:
+            conn.close()
+
+    try:
+        office.open_window(1)
+        mine = issue(office)
+        reader = threading.Thread(target=read, args=(mine,), daemon=True)
+        reader.start()
+        assert states.get(timeout=20)["state"] == "waiting"
+        for _ in range(2):                                   # the page's first look, then the poller's
+            assert probes.acquire(timeout=20)
+        office.counter(1, "call_next")                       # the next look can only come from a poke
+        assert states.get(timeout=20)["state"] == "called"
+        reader.join(20)
+    finally:
+        web.shutdown()
+        app.extensions["talon_phone_feed"].close()
+        app.extensions["talon"].engine.dispose()
+
+
 def test_rate_limit_table_stays_bounded():
     limit = RateLimit(5, window=60)
     for n in range(10_001):

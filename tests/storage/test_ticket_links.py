@@ -29,7 +29,8 @@ def test_a_token_is_128_random_bits_unique_and_not_the_number(sessions):
     with sessions() as s:
         link = links.find(s, tokens[4])
         assert (link.office, link.day, link.number, link.lang, link.chat_id) == ("mek", "2026-11-23", "А005", "ru", None)
-        assert (link.ended, link.notified_ahead, link.notified_call_seq) == (False, False, None)
+        assert (link.ended, link.notified_ahead, link.notified_call_seq, link.notified_notice_at) == \
+            (False, False, None, None)
         assert links.for_ticket(s, "mek", "2026-11-23", "А005") == link
         assert links.for_ticket(s, "mek", "2026-11-24", "А005") is None
         assert links.for_ticket(s, "other", "2026-11-23", "А005") is None
@@ -87,6 +88,24 @@ def test_chats_language_and_what_the_notifier_was_told(sessions):
         assert [x.token for x in links.with_chats(s, "mek")] == [b]
 
 
+def test_the_announcement_told_is_marked_and_a_new_chat_has_not_heard_it(sessions):
+    with sessions() as s, s.begin():
+        token = links.create(s, "mek", "2026-11-23", "А001", AT)
+        links.set_notice(s, "mek", "Окно 3 закрыто до 14:00", AT + timedelta(microseconds=123457))
+        links.attach_chat(s, token, 77)
+    with sessions() as s, s.begin():
+        assert links.find(s, token).notified_notice_at is None
+        _, at = links.notice(s, "mek")
+        links.mark_notice(s, token, at)
+    with sessions() as s, s.begin():
+        assert links.find(s, token).notified_notice_at == at          # read back equal: the notifier compares them
+        assert links.attach_chat(s, token, 77).notified_notice_at == at     # /start again from the same chat
+        assert links.attach_chat(s, token, 88).notified_notice_at is None   # another chat: not told yet
+        links.mark_notice(s, token, at)
+        links.forget_chat(s, token)                                   # /stop, then /start: a new subscription
+        assert links.attach_chat(s, token, 88).notified_notice_at is None
+
+
 def test_purge_drops_the_days_before_and_only_of_that_office(sessions):
     with sessions() as s, s.begin():
         old = links.create(s, "mek", "2026-11-22", "А001", AT - timedelta(days=1))
@@ -128,4 +147,21 @@ def test_migration_0005_adds_the_tables_to_a_0004_database(db_url):
     with engine.begin() as c:
         c.execute(text("SELECT token, office, day, number, created_at, ended_at, outcome, lang, chat_id, "
                        "notified_ahead, notified_call_seq FROM ticket_links"))
+    engine.dispose()
+
+
+def test_migration_0009_adds_the_announcement_mark_to_a_0008_database(db_url):
+    from sqlalchemy import inspect
+
+    from storage.migrate import upgrade
+    engine = make_engine(db_url)
+    upgrade(engine, "0008")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO ticket_links (token, office, day, number, created_at, lang, chat_id, "
+                       "notified_ahead) VALUES ('tok', 'mek', '2026-11-23', 'А001', 0, 'ru', 77, false)"))
+    assert "notified_notice_at" not in {c["name"] for c in inspect(engine).get_columns("ticket_links")}
+    upgrade(engine)
+    with make_sessionmaker(engine)() as s:
+        link = links.find(s, "tok")
+        assert (link.chat_id, link.notified_notice_at) == (77, None)    # a chat linked before: not told yet
     engine.dispose()
