@@ -32,15 +32,14 @@ from __future__ import annotations
 import logging
 import time
 import tomllib
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from broker import messages
 from broker.topics import ROOT, valid_id
-from broker.views import TicketEvent, ViewError
 from queue_core.config import OfficeConfig, parse_office_config
 from queue_core.errors import ConfigError
 from queue_core.model import Event, Ticket
@@ -54,6 +53,9 @@ GAP_GRACE_S = 1.0            # a gap may be a message still on its way: ask for 
 RETRY_S = (2.0, 60.0)        # then again after 2, 4, 8… up to 60 s while nothing fills it
 HOLD_LIMIT = 200_000         # held events per office; beyond it they come back by replay
 REPLAY_TOPIC = "hq/replay"
+TOPIC_CACHE = 10_000         # split topics kept (a few per office)
+_NOT_TALON: tuple[str, ...] = ()   # a topic outside the protocol's root or without an office id
+_EVENT_KINDS = frozenset(messages.EVENT_KINDS)
 
 # topic filters the ingest subscribes to (the protocol, notes in docs/scale.md)
 SUBSCRIPTIONS = (f"{ROOT}/+/event/ticket", f"{ROOT}/+/hq/config", f"{ROOT}/+/hq/replayed",
@@ -124,6 +126,7 @@ class Ingest:
         self.counts = IngestCounts()
         self.feeds: dict[str, _Feed] = {}
         self._replay_no = 0
+        self._topics: dict[str, tuple[str, ...]] = {}
 
     # ------------------------------------------------------------------ start
     def start(self) -> None:
@@ -157,21 +160,25 @@ class Ingest:
         offices are rebuilt from the database and the exception goes to the caller, which
         must not acknowledge the batch (and may hand it in again)."""
         try:
+            known = self.known_offices() if self.known_offices is not None else None   # once a batch
             with self.sessions() as session, session.begin():
                 for m in batch:
-                    self._one(session, m)
+                    self._one(session, m, known)
                 self._save(session, list(self.feeds.values()))
+                # an office whose event cannot be applied shows on the live page, not only in a log
+                hq.mark_stuck(session, [(f.id, f.last_seq + 1, f.broken, self.now())
+                                        for f in self.feeds.values() if f.broken])
         except Exception:
             log.exception("a batch could not be stored; rebuilding the offices from the database")
             self.start()
             raise
 
-    def _one(self, session: Session, m: Message) -> None:
-        parts = m.topic.split("/")
-        if len(parts) < 3 or parts[0] != ROOT or not valid_id(parts[1]):
+    def _one(self, session: Session, m: Message, known: Collection[str] | None) -> None:
+        parts = self._topics.get(m.topic) or self._topic(m.topic)
+        if parts is _NOT_TALON:
             return self._drop(m, "not a Talon topic")
-        office_id, rest = parts[1], "/".join(parts[2:])
-        if self.known_offices is not None and office_id not in self.known_offices():
+        office_id, rest = parts[1], parts[-1]
+        if known is not None and office_id not in known:
             return self._drop(m, "unknown office")
         payload = messages.parse_payload(m.payload)
         if payload is None:
@@ -186,10 +193,23 @@ class Ingest:
         elif rest == "state/queue":
             if type(payload.get("seq")) is int:
                 feed.watermark = max(feed.watermark, payload["seq"])
-        elif len(parts) == 5 and parts[2] == "device" and parts[4] == "status" and valid_id(parts[3]):
+        elif len(parts) == 6 and parts[2] == "device" and parts[4] == "status" and valid_id(parts[3]):
             self._status(session, feed, parts[3], payload)
         else:
             self._drop(m, "not a topic head office reads")
+
+    def _topic(self, topic: str) -> tuple[str, ...]:
+        """A topic's parts and, last, what follows the office id; the few topics of the offices are
+        split and checked once, not once a message."""
+        parts = topic.split("/")
+        if len(parts) < 3 or parts[0] != ROOT or not valid_id(parts[1]):
+            split: tuple[str, ...] = _NOT_TALON
+        else:
+            split = (*parts, "/".join(parts[2:]))
+        if len(self._topics) >= TOPIC_CACHE:
+            self._topics.clear()
+        self._topics[topic] = split
+        return split
 
     def _drop(self, m: Message, why: str) -> None:
         self.counts.dropped += 1
@@ -197,7 +217,7 @@ class Ingest:
 
     # ------------------------------------------------------------------ events
     def _event(self, feed: _Feed, payload: dict, m: Message) -> None:
-        event = _event_of(payload)
+        event = _event_of(payload, feed.office.tz if feed.office is not None else None)
         if event is None:
             return self._drop(m, "malformed event")
         self._take(feed, event)
@@ -215,8 +235,10 @@ class Ingest:
         office = feed.office
         if office is None or feed.broken:
             return
+        tz = office.tz
         while (event := feed.held.pop(feed.last_seq + 1, None)) is not None:
-            event = _in_zone(event, office)
+            if event.at.tzinfo is not tz:         # came before the office's (current) configuration
+                event = _in_zone(event, office)
             try:
                 office.apply(event)
             except Exception as exc:   # the office's own rules refuse its own event: stop this office only
@@ -246,8 +268,9 @@ class Ingest:
             return self._drop(m, "replayed without a list of events")
         if type(payload.get("last_seq")) is int:
             feed.watermark = max(feed.watermark, payload["last_seq"])
+        tz = feed.office.tz if feed.office is not None else None
         for item in events:
-            event = _event_of(item) if isinstance(item, dict) else None
+            event = _event_of(item, tz) if isinstance(item, dict) else None
             if event is None:
                 self._drop(m, "malformed event in a replay")
                 continue
@@ -359,17 +382,22 @@ def _time(value: object) -> datetime | None:
     return at if at.tzinfo is not None else None
 
 
-def _event_of(payload: dict) -> Event | None:
-    """An ``event/ticket`` payload as a queue event, or None when it breaks the contract."""
-    try:
-        view = TicketEvent.from_payload(payload)
-    except ViewError:
+def _event_of(payload: dict, tz: tzinfo | None = None) -> Event | None:
+    """An ``event/ticket`` payload as a queue event (its time in ``tz`` when given), or None when
+    it breaks the contract: the checks of ``broker.views.TicketEvent.from_payload``, a time with
+    its zone and a known kind, made inline (this runs for every event head office stores)."""
+    seq, kind, ticket, topic, window = (payload.get("seq"), payload.get("kind"), payload.get("ticket"),
+                                        payload.get("topic"), payload.get("window"))
+    data = payload.get("data") or {}
+    if (type(seq) is not int or seq < 1 or not isinstance(kind, str) or kind not in _EVENT_KINDS
+            or not (ticket is None or isinstance(ticket, str)) or not (topic is None or isinstance(topic, str))
+            or not (window is None or type(window) is int) or not isinstance(data, Mapping)):
         return None
-    at = _time(view.at)
-    if at is None or view.kind not in messages.EVENT_KINDS:
+    at = _time(payload.get("at"))
+    if at is None:
         return None
-    return Event(seq=view.seq, at=at, kind=view.kind, ticket=view.ticket, topic=view.topic, window=view.window,
-                 data=dict(view.data))
+    return Event(seq=seq, at=at if tz is None else at.astimezone(tz), kind=kind, ticket=ticket, topic=topic,
+                 window=window, data=dict(data))
 
 
 def _in_zone(event: Event, office: Office) -> Event:

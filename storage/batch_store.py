@@ -9,19 +9,30 @@ offices: events in one statement, the tickets not yet known looked up in one que
 tickets inserted in one statement (ids returned in order), and the updates and inserts of
 tickets, legs and windows and the rollup invalidations each sent as one batch
 (``executemany``). tests/hq/test_ingest.py checks its rows equal the office's own, row for row.
+
+On PostgreSQL each of those batches is one statement whose parameters are arrays, a column
+each (``INSERT … SELECT * FROM unnest(…)``, ``UPDATE … FROM unnest(…)``, ``DELETE … USING
+unnest(…)``): short statements psycopg prepares once, where ``executemany`` costs a bind and
+an execute per row and a multi-row ``VALUES`` is parsed anew each time (about half the ingest's
+CPU per event; measured by cProfile, docs/scale.md). The values go through the columns' own
+bind processing, so the rows are the ones the ordinary statements write; where the rows do not
+allow it (two updates of one row, a column left to its default) the ordinary statement runs.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import Table, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from queue_core.model import FINAL_STATES, Event, Ticket, WindowStatus
 from storage import rollups
 from storage.models import LegRow, TicketRow, WindowRow
 from storage.store import (
+    _E,
+    _L,
     _T,
+    _W,
     INSERT_EVENTS,
     INSERT_LEG,
     INSERT_WINDOW,
@@ -31,6 +42,7 @@ from storage.store import (
     QueueStore,
     _seq_no,
     leg_values,
+    window_values,
 )
 
 INSERT_TICKETS = insert(_T).returning(_T.c.id, sort_by_parameter_order=True)
@@ -94,19 +106,19 @@ class Save:
 
 
 def save_all(session: Session, saves: list[Save]) -> None:
-    """Store many offices' events and the tickets and windows they touched (the caller commits)."""
+    """Store many offices' events and the tickets and windows they touched (the caller commits).
+    On PostgreSQL each statement's rows go as one statement of arrays where they can (``unnest``)."""
     saves = [s for s in saves if s.events]
     if not saves:
         return
     conn = session.connection()
-    conn.execute(INSERT_EVENTS, [dict(office=s.store.office_id, seq=e.seq, at=e.at, kind=e.kind, ticket=e.ticket,
-                                      topic=e.topic, window=e.window, data=e.data) for s in saves for e in s.events])
+    arrays = conn.dialect.name == "postgresql"
+    events = [dict(office=s.store.office_id, seq=e.seq, at=e.at, kind=e.kind, ticket=e.ticket, topic=e.topic,
+                   window=e.window, data=e.data) for s in saves for e in s.events]
+    if not (arrays and _insert_arrays(conn, _E, events)):
+        conn.execute(INSERT_EVENTS, events)
     _look_up(conn, saves)
-    new = [(s.store, t) for s in saves for t in s.tickets if (t.day, t.number) not in s.store._ids]
-    if new:
-        ids = conn.execute(INSERT_TICKETS, [store._new_row(t) for store, t in new]).scalars().all()
-        for (store, t), ticket_id in zip(new, ids, strict=True):
-            store._ids[(t.day, t.number)] = (ticket_id, 0)
+    _insert_new_tickets(conn, saves, arrays)
     ticket_updates, leg_updates, leg_inserts, stale = [], [], [], []
     for s in saves:
         tickets, legs, inserts, instants = s.store._changes(s.tickets)
@@ -116,11 +128,117 @@ def save_all(session: Session, saves: list[Save]) -> None:
         stale += [dict(office=s.store.office_id, at=at, earliest=at - rollups.DAY_MAX_S)
                   for at in {i.timestamp() for i in instants}]
     window_updates, window_inserts = _windows(conn, saves)
-    for statement, rows in ((UPDATE_TICKET, ticket_updates), (UPDATE_LEG, leg_updates), (INSERT_LEG, leg_inserts),
-                            (rollups._INVALIDATE, stale), (UPDATE_WINDOW, window_updates),
-                            (INSERT_WINDOW, window_inserts)):
-        if rows:
+    for statement, rows, as_arrays in (
+            (UPDATE_TICKET, ticket_updates, lambda rows: _update_arrays(conn, _TICKET_KEY, rows)),
+            (UPDATE_LEG, leg_updates, lambda rows: _update_arrays(conn, _LEG_KEY, rows)),
+            (INSERT_LEG, leg_inserts, lambda rows: _insert_arrays(conn, _L, rows)),
+            (rollups._INVALIDATE, stale, lambda rows: _invalidate_arrays(conn, rows)),
+            (UPDATE_WINDOW, window_updates, lambda rows: _update_arrays(conn, _WINDOW_KEY, rows)),
+            (INSERT_WINDOW, window_inserts, lambda rows: False)):      # a window's first row: rare
+        if rows and not (arrays and as_arrays(rows)):
             conn.execute(statement, rows)
+
+
+def _insert_new_tickets(conn, saves: list[Save], arrays: bool) -> None:
+    """Insert the tickets not stored yet and remember their ids."""
+    new = [(s.store, t) for s in saves for t in s.tickets if (t.day, t.number) not in s.store._ids]
+    if not new:
+        return
+    rows = [store._new_row(t) for store, t in new]
+    returned = _insert_arrays(conn, _T, rows, returning=("id", "office", "day", "number")) if arrays else None
+    if isinstance(returned, list):    # in no promised order: matched on the unique (office, day, number)
+        by_key = {(office, day, number): ticket_id for ticket_id, office, day, number in returned}
+        ids = [by_key[(store.office_id, t.day, t.number)] for store, t in new]
+    else:
+        ids = conn.execute(INSERT_TICKETS, rows).scalars().all()
+    for (store, t), ticket_id in zip(new, ids, strict=True):
+        store._ids[(t.day, t.number)] = (ticket_id, 0)
+
+
+def _insert_arrays(conn, table: Table, rows: list[dict], returning: tuple[str, ...] = ()) -> list | bool | None:
+    """PostgreSQL: ``rows`` inserted by one statement, a column an array (``INSERT … SELECT * FROM
+    unnest(…)``): one short statement psycopg prepares once, in place of a statement per row or a
+    multi-row ``VALUES`` it parses anew each time. The values pass the columns' own bind processing,
+    so the rows are those ``insert(table)`` writes. The returned rows when ``returning`` names
+    columns, else True; None (nothing written) for rows this cannot take whole: the caller then
+    uses the ordinary statement."""
+    names = tuple(rows[0])
+    plan = _array_plan(conn.dialect, table, names, returning)
+    if plan is None or any(len(row) != len(names) for row in rows):
+        return None
+    sql, processors = plan
+    result = conn.exec_driver_sql(sql, _columns(rows, names, processors))
+    return result.all() if returning else True
+
+
+# what UPDATE_TICKET, UPDATE_LEG and UPDATE_WINDOW find their row by: parameter -> column
+_TICKET_KEY = (_T, {"tid": "id"})
+_LEG_KEY = (_L, {"tid": "ticket_id", "leg_idx": "idx"})
+_WINDOW_KEY = (_W, {"w_office": "office", "w_number": "number"})
+
+
+def _update_arrays(conn, where: tuple[Table, dict[str, str]], rows: list[dict]) -> bool:
+    """PostgreSQL: the rows of one of the updates above in one ``UPDATE … FROM unnest(…)``; False
+    (nothing written) when two rows name the same row (each row must be set once, as a statement
+    per row would leave it) or the rows differ in their columns."""
+    table, key = where
+    names = tuple(rows[0])
+    if len({tuple(row[k] for k in key) for row in rows}) != len(rows) or any(len(r) != len(names) for r in rows):
+        return False
+    quote = conn.dialect.identifier_preparer.quote
+    columns = {n: table.c[key.get(n, n)] for n in names}
+    sets = ", ".join(f"{quote(c.name)} = v.{quote(n)}" for n, c in columns.items() if n not in key)
+    match = " AND ".join(f"t.{quote(column)} = v.{quote(param)}" for param, column in key.items())
+    sql, processors = _arrays(conn.dialect, columns)
+    conn.exec_driver_sql(f"UPDATE {quote(table.name)} AS t SET {sets} FROM {sql} AS v({', '.join(map(quote, names))}) "
+                         f"WHERE {match}", _columns(rows, names, processors))
+    return True
+
+
+def _invalidate_arrays(conn, stale: list[dict]) -> bool:
+    """PostgreSQL: ``rollups._INVALIDATE`` for every row of ``stale`` in one ``DELETE … USING unnest(…)``."""
+    r = rollups._R.c
+    sql, processors = _arrays(conn.dialect, {"office": r.office, "at": r.start_s, "earliest": r.start_s})
+    conn.exec_driver_sql(f"DELETE FROM {rollups._R.name} AS r USING {sql} AS v(office, at, earliest) "
+                         "WHERE r.office = v.office AND r.start_s <= v.at AND r.start_s > v.earliest "
+                         "AND r.end_s > v.at", _columns(stale, ("office", "at", "earliest"), processors))
+    return True
+
+
+def _arrays(dialect, columns: dict) -> tuple[str, list]:
+    """``unnest(%s::type[], …)`` for ``columns`` (name -> table column) and their bind processors."""
+    casts = ", ".join(f"%s::{c.type.compile(dialect)}[]" for c in columns.values())
+    return f"unnest({casts})", [c.type._cached_bind_processor(dialect) for c in columns.values()]
+
+
+def _columns(rows: list[dict], names: tuple[str, ...], processors: list) -> tuple[list, ...]:
+    """The rows as one list per column, each value bound as its column binds it."""
+    out = []
+    for name, process in zip(names, processors, strict=True):
+        values = [row[name] for row in rows]
+        out.append([process(v) for v in values] if process is not None else values)
+    return tuple(out)
+
+
+_PLANS: dict[tuple, tuple[str, list] | None] = {}
+
+
+def _array_plan(dialect, table: Table, names: tuple[str, ...], returning: tuple[str, ...]) -> tuple[str, list] | None:
+    """The statement and the columns' bind processors for rows with ``names``; None when a column
+    left out has a default of its own (``insert`` would fill it in) or a name is not a column."""
+    key = (dialect.name, table.name, names, returning)
+    if key not in _PLANS:
+        plan = None
+        if all(n in table.c for n in names) and not any(
+                c.default is not None and c.name not in names for c in table.c):
+            quote = dialect.identifier_preparer.quote
+            arrays, processors = _arrays(dialect, {n: table.c[n] for n in names})
+            sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) SELECT * FROM {arrays}"
+            if returning:
+                sql += f" RETURNING {', '.join(quote(n) for n in returning)}"
+            plan = sql, processors
+        _PLANS[key] = plan
+    return _PLANS[key]
 
 
 def _look_up(conn, saves: list[Save]) -> None:
@@ -155,10 +273,7 @@ def _windows(conn, saves: list[Save]) -> tuple[list[dict], list[dict]]:
         known = s.store._windows
         assert known is not None
         for number in sorted({e.window for e in s.events if e.window is not None}):
-            w = s.windows[number]
-            values = dict(state=str(w.state), break_kind=str(w.break_kind) if w.break_kind else None,
-                          operator=w.operator, ticket=w.ticket, priority_streak=w.priority_streak,
-                          last_finished=w.last_finished)
+            values = window_values(s.windows[number])
             if number in known:
                 updates.append(dict(w_office=s.store.office_id, w_number=number, **values))
             else:

@@ -65,6 +65,12 @@ def leg_values(office_id: str, t: Ticket, idx: int, leg: Leg) -> dict:
         eta_min=t.eta_min if idx == 0 else None)
 
 
+def window_values(s: WindowStatus) -> dict:
+    """A window's row as its status writes it (the office hub's save and head office's batch save)."""
+    return dict(state=str(s.state), break_kind=str(s.break_kind) if s.break_kind else None, operator=s.operator,
+                ticket=s.ticket, priority_streak=s.priority_streak, last_finished=s.last_finished)
+
+
 class QueueStore:
     def __init__(self, office_id: str):
         self.office_id = office_id
@@ -127,9 +133,7 @@ class QueueStore:
         return (row[0], row[1]) if row else None
 
     def _save_window(self, conn, s: WindowStatus) -> None:
-        values = dict(state=str(s.state), break_kind=str(s.break_kind) if s.break_kind else None,
-                      operator=s.operator, ticket=s.ticket, priority_streak=s.priority_streak,
-                      last_finished=s.last_finished)
+        values = window_values(s)
         done = conn.execute(UPDATE_WINDOW, dict(w_office=self.office_id, w_number=s.number, **values))
         if done.rowcount == 0:
             conn.execute(INSERT_WINDOW, dict(office=self.office_id, number=s.number, **values))

@@ -264,6 +264,23 @@ def test_parse_config_reads_region_and_branch_and_ignores_the_hq_section(office)
     ("talon/mek-1/event/ticket", b'{"v": 1, "seq": 1, "kind": "issued", "at": "yesterday"}', "malformed event"),
     ("talon/mek-1/event/ticket", b'{"v": 1, "seq": 1, "kind": "issued", "at": "2026-10-05T09:00:00"}',
      "malformed event"),
+    ("talon/mek-1/event/ticket", b'{"v": 1, "seq": 0, "kind": "issued", "at": "2026-10-05T09:00:00+05:00"}',
+     "malformed event"),
+    ("talon/mek-1/event/ticket", b'{"v": 1, "seq": true, "kind": "issued", "at": "2026-10-05T09:00:00+05:00"}',
+     "malformed event"),
+    ("talon/mek-1/event/ticket", b'{"v": 1, "seq": 1, "kind": ["issued"], "at": "2026-10-05T09:00:00+05:00"}',
+     "malformed event"),
+    ("talon/mek-1/event/ticket", b'{"v": 1, "seq": 1, "kind": "issued", "at": 1759636800}', "malformed event"),
+    ("talon/mek-1/event/ticket",
+     b'{"v": 1, "seq": 1, "kind": "issued", "at": "2026-10-05T09:00:00+05:00", "ticket": 7}', "malformed event"),
+    ("talon/mek-1/event/ticket",
+     b'{"v": 1, "seq": 1, "kind": "called", "at": "2026-10-05T09:00:00+05:00", "window": true}', "malformed event"),
+    ("talon/mek-1/event/ticket",
+     b'{"v": 1, "seq": 1, "kind": "called", "at": "2026-10-05T09:00:00+05:00", "window": "1"}', "malformed event"),
+    ("talon/mek-1/event/ticket",
+     b'{"v": 1, "seq": 1, "kind": "issued", "at": "2026-10-05T09:00:00+05:00", "data": [1]}', "malformed event"),
+    ("talon/mek-1/device/kiosk-1/status/extra", b'{"v": 1, "state": "online"}', "not a topic head office reads"),
+    ("talon/mek-1/device/../status", b'{"v": 1, "state": "online"}', "not a topic head office reads"),
     ("talon/mek-1/hq/config", b'{"v": 1, "version": "x", "at": "2026-10-05T09:00:00+05:00", "toml": "[office"}',
      "does not parse"),
     ("talon/mek-1/hq/config", b'{"v": 1, "version": "x", "toml": "a = 1"}', "without version"),
@@ -279,6 +296,22 @@ def test_a_malformed_message_is_logged_and_dropped(head, office, caplog, topic, 
     assert head.ingest.counts.dropped == 1
     assert why in caplog.text
     assert head.seqs("mek-1") == []
+
+
+def test_the_same_bad_topic_is_dropped_every_time(head, office):
+    head.ingest.handle([office.config_message()])
+    bad = Message("talon/mek-1/cmd/kiosk-1", b'{"v": 1}')
+    head.ingest.handle([bad, bad, Message("other/x/event/ticket", b'{"v": 1}'), bad])
+    assert head.ingest.counts.dropped == 4
+
+
+def test_the_events_data_is_stored_as_published(head, office):
+    office.work(visitors=5)
+    head.ingest.handle([office.config_message(), *office.event_messages()])
+    with head.sessions() as s:
+        stored = dict(s.execute(select(EventRow.seq, EventRow.data).where(EventRow.office == "mek-1")).all())
+    assert stored == {e["seq"]: e.get("data", {}) for e in office.events}
+    assert any(stored.values())
 
 
 def test_a_configuration_of_another_office_is_dropped(head, office):
@@ -318,6 +351,9 @@ def test_an_event_the_office_cannot_apply_stops_that_office_only(head, office):
     assert head.seqs("mek-2") == [e["seq"] for e in other.events]
     head.tick(100)
     assert head.requests == []                    # not a gap: a replay would not help
+    with head.sessions() as s:                    # and the live page is told, not only the log
+        stuck = hq.stuck_offices(s)
+    assert list(stuck) == ["mek-1"] and stuck["mek-1"].seq == seq + 1 and "Z999" in stuck["mek-1"].reason
     other.close()
 
 
