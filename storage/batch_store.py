@@ -41,7 +41,7 @@ from storage.store import (
     UPDATE_WINDOW,
     QueueStore,
     _seq_no,
-    leg_values,
+    legs_to_write,
     window_values,
 )
 
@@ -73,13 +73,9 @@ class BatchQueueStore(QueueStore):
             if stored:
                 ticket_updates.append(dict(tid=ticket_id, **_ticket_values(t)))
             instants.add(t.legs[0].queued_at)     # the visit is filed under its first leg's day
-            for idx, leg in enumerate(t.legs):
-                if idx < stored - 1:
-                    continue                      # only the last stored leg can still change
-                row = leg_values(self.office_id, t, idx, leg)
-                instants.add(leg.queued_at)
-                if idx < stored:
-                    row.pop("idx")
+            for idx, row, is_update in legs_to_write(self.office_id, t, stored):
+                instants.add(row["queued_at"])
+                if is_update:
                     leg_updates.append(dict(tid=ticket_id, leg_idx=idx, **row))
                 else:
                     leg_inserts.append(dict(ticket_id=ticket_id, **row))

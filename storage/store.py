@@ -7,6 +7,7 @@ the touched windows. ``QueueStore.load`` rebuilds the live office after a restar
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -65,6 +66,19 @@ def leg_values(office_id: str, t: Ticket, idx: int, leg: Leg) -> dict:
         eta_min=t.eta_min if idx == 0 else None)
 
 
+def legs_to_write(office_id: str, t: Ticket, stored: int) -> Iterator[tuple[int, dict, bool]]:
+    """``(idx, row, update)`` for the legs of ``t`` to write when ``stored`` of them are in the
+    database: only the last stored leg can still change (an update, its row without ``idx``);
+    the legs after it are new (inserts)."""
+    for idx, leg in enumerate(t.legs):
+        if idx < stored - 1:
+            continue
+        row = leg_values(office_id, t, idx, leg)
+        if idx < stored:
+            row.pop("idx")
+        yield idx, row, idx < stored
+
+
 def window_values(s: WindowStatus) -> dict:
     """A window's row as its status writes it (the office hub's save and head office's batch save)."""
     return dict(state=str(s.state), break_kind=str(s.break_kind) if s.break_kind else None, operator=s.operator,
@@ -109,13 +123,9 @@ class QueueStore:
             ticket_id, stored = known
             conn.execute(UPDATE_TICKET, dict(tid=ticket_id, **values))
         written = {t.legs[0].queued_at}  # the visit is filed under its first leg's day
-        for idx, leg in enumerate(t.legs):
-            if idx < stored - 1:
-                continue                 # only the last stored leg can still change
-            row = leg_values(self.office_id, t, idx, leg)
-            written.add(leg.queued_at)
-            if idx < stored:
-                row.pop("idx")
+        for idx, row, is_update in legs_to_write(self.office_id, t, stored):
+            written.add(row["queued_at"])
+            if is_update:
                 conn.execute(UPDATE_LEG, dict(tid=ticket_id, leg_idx=idx, **row))
             else:
                 conn.execute(INSERT_LEG, dict(ticket_id=ticket_id, **row))
