@@ -15,7 +15,8 @@ KEYS = {"offices", "events_per_s", "offered_events_per_s", "ingest_lag_ms", "los
 
 def test_bench_hq_quick_small(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(hq_bench, "QUICK", {"offices": 3, "steady_s": 6, "cut_s": 6, "report_offices": 2,
-                                            "tickets_per_office": 400})
+                                            "tickets_per_office": 400, "page_offices": (2, 3),
+                                            "page_tickets_per_office": 50})
     out = tmp_path / "bench.json"
     assert main(["bench", "hq", "--quick", "--json", "--out", str(out)]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -25,4 +26,5 @@ def test_bench_hq_quick_small(tmp_path, capsys, monkeypatch):
     assert figures["lost"] == 0 and figures["duplicated"] == 0
     assert set(figures["ingest_lag_ms"]) == {"p50", "p99", "max", "n"} and figures["ingest_lag_ms"]["n"] > 0
     assert figures["catch_up_s"] is not None
+    assert set(figures["hq_live_page_ms"]) == {"2", "3"}
     assert json.loads(out.read_text())["hq"]["bench_seconds"] >= 0
