@@ -477,25 +477,16 @@ def run(quick: bool = False, parts: tuple[str, ...] = ("live", "report", "page")
     with tempfile.TemporaryDirectory(prefix="talon-hq-bench-") as tmp:
         folder = Path(tmp)
         os.chmod(folder, 0o755)
-        if "live" in parts:
-            db = ScratchDatabase(folder, "hq")
+        for part, name, measure in (("live", "hq", live_part), ("report", "hq_year", report_part),
+                                    ("page", "hq_page", page_part)):
+            if part not in parts:
+                continue
+            db = ScratchDatabase(folder, name)      # each part on a database of its own, dropped after
             try:
-                out.update(live_part(folder, sizes, db))
+                out.update(measure(folder, sizes, db))
             finally:
                 db.drop()
-            print("bench hq, live part:", json.dumps(out), file=sys.stderr, flush=True)   # kept if the rest fails
-        if "report" in parts:
-            db = ScratchDatabase(folder, "hq_year")
-            try:
-                out.update(report_part(folder, sizes, db))
-            finally:
-                db.drop()
-        if "page" in parts:
-            db = ScratchDatabase(folder, "hq_page")
-            try:
-                out.update(page_part(folder, sizes, db))
-            finally:
-                db.drop()
+            print(f"bench hq, {part} part:", json.dumps(out), file=sys.stderr, flush=True)   # kept if the rest fails
     out["database"] = db.kind
     out["speed"] = SPEED
     out["note"] = ("offices: light offices (a real mosquitto each, bridged to head office; a simulated 6-window "
