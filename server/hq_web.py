@@ -251,12 +251,17 @@ def _grouped(rows: list[dict]) -> list[tuple[str, str, list[dict]]]:
     return [(region, branch, items) for (region, branch), items in groups.items()]
 
 
+def _live_now() -> tuple[datetime, list[dict]]:
+    """Every office's live row as of now (the page and its JSON show the same)."""
+    now = now_utc()
+    with session_scope() as db:
+        return now, live_rows(db, now)
+
+
 @bp.route("/")
 @role_required("head")
 def index():
-    now = now_utc()
-    with session_scope() as db:
-        rows = live_rows(db, now)
+    now, rows = _live_now()
     totals = {k: sum(r.get(k) or 0 for r in rows) for k in ("waiting", "windows_open", "alerts_crit",
                                                                "devices_offline")}
     return render_template("hq_offices.html", groups=_grouped(rows), totals=totals, offices=len(rows),
@@ -266,9 +271,7 @@ def index():
 @bp.route("/live.json")
 @role_required("head")
 def live_json():
-    now = now_utc()
-    with session_scope() as db:
-        rows = live_rows(db, now)
+    now, rows = _live_now()
     return {"v": 1, "at": now.isoformat(timespec="seconds"), "offices": rows}
 
 
