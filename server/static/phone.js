@@ -126,7 +126,8 @@
   document.addEventListener("pointerdown", function () { unlockAudio(); }, { once: true });
 
   // ------------------------------------------------------------- getting the state
-  function online(ok) { $("conn").hidden = ok; }
+  // a late stream message must not hide «no network» while the browser itself is offline
+  function online(ok) { $("conn").hidden = ok && navigator.onLine !== false; }
 
   function refetch() {
     if (!window.fetch) { return; }

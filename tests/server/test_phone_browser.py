@@ -70,6 +70,24 @@ def waiting_count(browser, hub) -> str:
     return text
 
 
+def call_until(counter, window: int, number: str) -> list[str]:
+    """Call at ``window`` until ``number`` is called, serving whoever comes before it (other
+    tests of this module may have left tickets waiting); ``number`` stays called. The numbers
+    called, in order."""
+    called: list[str] = []
+    while number not in called:
+        if called:
+            serve(counter, window)
+        assert len(called) < 20, called
+        called.append(counter.request("call_next", {"window": window}, timeout=10)["ticket"]["number"])
+    return called
+
+
+def serve(counter, window: int) -> None:
+    counter.request("start", {"window": window}, timeout=10)
+    counter.request("finish", {"window": window}, timeout=10)
+
+
 def test_the_page_follows_the_ticket_through_the_call_offline_and_back(hub, browser, tmp_path):
     expect = playwright_api.expect
     first, mine = hub.issue("A"), hub.issue("A")
@@ -85,8 +103,7 @@ def test_the_page_follows_the_ticket_through_the_call_offline_and_back(hub, brow
     counter = hub.counters[0]
     assert counter.request("call_next", {"window": 1}, timeout=10)["ticket"]["number"] == first["number"]
     expect(page.locator("#ahead")).to_have_text("никого — Вы следующий")       # pushed, no reload
-    counter.request("start", {"window": 1}, timeout=10)
-    counter.request("finish", {"window": 1}, timeout=10)
+    serve(counter, 1)
 
     context.set_offline(True)
     expect(page.locator("#conn")).to_be_visible()                # the page says it lost the network
@@ -106,8 +123,7 @@ def test_the_page_follows_the_ticket_through_the_call_offline_and_back(hub, brow
     page.locator("#call-screen button").click()                  # «Хорошо, иду»
     expect(page.locator("#call-screen")).to_have_count(0)
     expect(page.locator("#detail")).to_contain_text("Вас приглашают повторно")
-    counter.request("start", {"window": 1}, timeout=10)
-    counter.request("finish", {"window": 1}, timeout=10)
+    serve(counter, 1)
     expect(page.locator("#headline")).to_have_text("Обслуживание завершено")
     context.close()
 
@@ -131,12 +147,12 @@ def test_leaving_from_the_phone(hub, browser, tmp_path):
     assert axe_problems(page) == []
     shot(page, tmp_path, "phone-left")
     assert int(waiting_count(browser, hub)) == before - 1
-    called = hub.counters[1].request("call_next", {"window": 2}, timeout=10)["ticket"]["number"]
-    assert called != leaving["number"]
+    called = call_until(hub.counters[1], 2, after["number"])
+    assert leaving["number"] not in called                       # the one behind is called, never the one who left
+    serve(hub.counters[1], 2)
     page.reload()
     expect(page.locator("#headline")).to_have_text("Вы вышли из очереди")
     context.close()
-    assert called == after["number"]                             # the one behind, not the one who left
 
 
 def test_a_blocked_stream_falls_back_to_polling(hub, browser):
@@ -149,16 +165,10 @@ def test_a_blocked_stream_falls_back_to_polling(hub, browser):
     page.on("request", lambda r: polls.append(r.url) if r.url.endswith(".json") else None)
     page.goto(hub.base + hub.url_path(mine))
     expect(page.locator("#number")).to_have_text(mine["number"])
-    for _ in range(20):                                          # call until it is this ticket
-        called = hub.counters[0].request("call_next", {"window": 1}, timeout=10)["ticket"]["number"]
-        if called == mine["number"]:
-            break
-        hub.counters[0].request("start", {"window": 1}, timeout=10)
-        hub.counters[0].request("finish", {"window": 1}, timeout=10)
+    call_until(hub.counters[0], 1, mine["number"])
     expect(page.locator("#call-screen")).to_contain_text(f"Талон {mine['number']}", timeout=60000)
     assert polls, "the page never polled"
-    hub.counters[0].request("start", {"window": 1}, timeout=10)
-    hub.counters[0].request("finish", {"window": 1}, timeout=10)
+    serve(hub.counters[0], 1)
     context.close()
 
 
@@ -208,11 +218,7 @@ def test_wide_screenshots(hub, browser, tmp_path, state):
     else:
         ticket = hub.issue("A")
         if state == "called":
-            for _ in range(20):                                  # call until it is this ticket
-                if hub.counters[0].request("call_next", {"window": 1}, timeout=10)["ticket"]["number"] == ticket["number"]:
-                    break
-                hub.counters[0].request("start", {"window": 1}, timeout=10)
-                hub.counters[0].request("finish", {"window": 1}, timeout=10)
+            call_until(hub.counters[0], 1, ticket["number"])
         page.goto(hub.base + hub.url_path(ticket))
         if state == "left":
             page.locator("#leave-ask").click()
@@ -221,8 +227,7 @@ def test_wide_screenshots(hub, browser, tmp_path, state):
         if state == "called":
             expect(page.locator("#call-screen")).to_be_visible()
             shot(page, tmp_path, f"phone-{state}-wide")
-            hub.counters[0].request("start", {"window": 1}, timeout=10)
-            hub.counters[0].request("finish", {"window": 1}, timeout=10)
+            serve(hub.counters[0], 1)
             context.close()
             return
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
