@@ -309,7 +309,12 @@ class TelegramNotifier:
 
     # ------------------------------------------------------------------ updates: /start, /stop
     async def _poll(self, bot: Bot) -> None:
-        offset: int | None = None
+        # Telegram forgets an update only when the next poll confirms it, so one handled just
+        # before a restart comes again. The mark in the database, written before the answer
+        # (a stop may cut the answer short), says which ones a restart must not answer again.
+        with self.db.sessions() as s:
+            before_restart = ticket_links.updates_handled(s, self.office_id, self.clock())
+        offset = before_restart
         failures = 0
         while True:
             try:
@@ -317,7 +322,10 @@ class TelegramNotifier:
                                                 read_timeout=self.s.poll_timeout_s + 10,
                                                 allowed_updates=["message"])
                 for update in updates:
-                    await self._on_update(bot, update)     # a failed reply leaves the update unconfirmed
+                    if before_restart is None or update.update_id >= before_restart:
+                        self._write(ticket_links.set_updates_handled, self.office_id, update.update_id + 1,
+                                    self.clock())
+                        await self._on_update(bot, update)     # a failed answer: it comes again in this run
                     offset = update.update_id + 1
                 failures = 0
             except Exception as exc:

@@ -9,9 +9,10 @@ ticket is finished. The Telegram chat a visitor attached is forgotten when the t
 the link keeps what that chat was told (``notified_*``), so nothing is told twice or lost
 across hub restarts.
 
-Also here: two small per-office values kept across hub restarts (table ``office_values``):
-the announcement to everyone waiting (``set_notice``/``notice``) and the office's
-Telegram bot name for the page's deep link (``set_bot``/``bot``).
+Also here: small per-office values kept across hub restarts (table ``office_values``):
+the announcement to everyone waiting (``set_notice``/``notice``), the office's Telegram
+bot name for the page's deep link (``set_bot``/``bot``) and the first Telegram update not
+yet handled (``set_updates_handled``/``updates_handled``).
 
 Every function takes the caller's session and leaves the commit to it.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
@@ -32,7 +33,10 @@ TOKEN_BYTES = 16                   # 128 bits
 LANGS = ("ru", "en")
 NOTICE_MAX = 200                   # characters of an announcement
 _MAX_TOKEN = 32                    # the column; anything longer is no token of ours
-_NOTICE, _BOT = "notice", "telegram_bot"
+_NOTICE, _BOT, _UPDATES = "notice", "telegram_bot", "telegram_updates_handled"
+# Telegram numbers updates in sequence, but after a week without any it may start anywhere:
+# an older mark could then hide new updates, so it is trusted for a day only
+UPDATES_MARK_FRESH = timedelta(days=1)
 
 # the hub runs these for every ticket issued and ended: prepared once, as Core statements
 _L = cast(Table, TicketLinkRow.__table__)
@@ -208,3 +212,16 @@ def bot(session: Session, office: str) -> str | None:
     row = _value(session, office, _BOT)
     return row.value if row is not None and row.value else None
 
+
+
+def set_updates_handled(session: Session, office: str, next_update: int, at: datetime) -> None:
+    """Telegram updates below ``next_update`` were handled (a restart must not handle them again)."""
+    _set_value(session, office, _UPDATES, str(next_update), at)
+
+
+def updates_handled(session: Session, office: str, now: datetime) -> int | None:
+    """The first update not yet handled, if marked within ``UPDATES_MARK_FRESH`` of ``now``."""
+    row = _value(session, office, _UPDATES)
+    if row is None or not row.value.isdigit() or now - row.at > UPDATES_MARK_FRESH:
+        return None
+    return int(row.value)

@@ -48,6 +48,9 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._failures: list[tuple[str | None, int, dict]] = []   # (method or any, HTTP status, body)
         self._down = False
+        # False: an offset confirms nothing, as when the hub stops before its next poll
+        # reaches Telegram (the updates come again to whoever polls without that offset)
+        self.confirming = True
         self._cond = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -152,14 +155,17 @@ class FakeTelegram:
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + timeout
         with self._cond:
-            if offset:
+            if offset and self.confirming:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]   # confirmed
-            while not self._updates and not self._down and time.monotonic() < deadline:
+            while not self._pending(offset) and not self._down and time.monotonic() < deadline:
                 self._cond.wait(max(0.0, deadline - time.monotonic()))
             if self._down:
                 return None
             limit = int(params.get("limit") or 100)
-            return 200, _ok(self._updates[:limit])
+            return 200, _ok(self._pending(offset)[:limit])
+
+    def _pending(self, offset: int) -> list[dict]:
+        return [u for u in self._updates if u["update_id"] >= offset]
 
     def _send_message(self, params: dict) -> tuple[int, dict]:
         chat_id, text = params.get("chat_id"), params.get("text")

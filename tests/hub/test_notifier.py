@@ -233,6 +233,21 @@ def test_bot_api_down_for_a_while_then_each_message_once(site, telegram):
     assert link.notified_ahead and link.notified_call_seq is not None
 
 
+def test_an_update_handled_just_before_a_restart_is_not_handled_again(site, telegram):
+    """Telegram forgets an update only when the next poll confirms it. A hub that stops
+    before that poll gets the update again after its restart: it must not answer it twice."""
+    site.start()
+    tickets = [site.issue() for _ in range(5)]
+    telegram.confirming = False
+    site.subscribe(VISITOR, tickets[2])                        # answered; the confirmation never arrives
+    site.stop()
+    telegram.confirming = True
+    site.start()
+    site.subscribe(OTHER, tickets[3])                          # updates are handled in order: the old one first
+    assert told(telegram, VISITOR).count(subscribed(tickets[2]["number"])) == 1
+    assert site.link(tickets[2]).chat_id == VISITOR
+
+
 def test_nothing_lost_or_told_twice_across_a_hub_restart(site, telegram):
     site.start()
     tickets = [site.issue() for _ in range(5)]
