@@ -25,8 +25,10 @@ from hub.mosquitto_files import hash_password, mosquitto_conf
 # long catch-up): at 2,000 events/s about 8 minutes. Dropped ones come back by replay.
 MAX_QUEUED = 1_000_000
 # PUBLISHes the broker keeps unacknowledged per client: the ingest acknowledges a batch at
-# a time, after its commit, so this bounds a batch.
-MAX_INFLIGHT = 1000
+# a time, after its commit. Three batches (hq.subscriber.BATCH_MAX), so that the next batch
+# keeps coming while one is being stored: with a window of one batch the broker sent nothing
+# from the moment a batch was full until its commit (docs/scale.md, §2.2).
+MAX_INFLIGHT = 3000
 
 
 def acl_text(offices: Iterable[str]) -> str:

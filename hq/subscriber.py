@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 CLIENT_ID = "hq-ingest"
 SESSION_EXPIRY_S = 7 * 24 * 3600
-BATCH_MAX = 1000          # messages per transaction (the broker's in-flight window bounds it too)
+BATCH_MAX = 1000          # messages per transaction (the broker's in-flight window holds three)
 BATCH_WAIT_S = 0.02       # gather a batch for at most this long once a message came
 GATHER_POLL_S = 0.002     # how often a batch being gathered looks whether it is full
 TICK_S = 0.5              # gap timers

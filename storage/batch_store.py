@@ -14,9 +14,12 @@ On PostgreSQL each of those batches is one statement whose parameters are arrays
 each (``INSERT … SELECT * FROM unnest(…)``, ``UPDATE … FROM unnest(…)``, ``DELETE … USING
 unnest(…)``): short statements psycopg prepares once, where ``executemany`` costs a bind and
 an execute per row and a multi-row ``VALUES`` is parsed anew each time (about half the ingest's
-CPU per event; measured by cProfile, docs/scale.md). The values go through the columns' own
-bind processing, so the rows are the ones the ordinary statements write; where the rows do not
-allow it (two updates of one row, a column left to its default) the ordinary statement runs.
+CPU per event; measured by cProfile, docs/scale.md). The arrays go in PostgreSQL's binary
+format (the text one escapes every quote of every JSON value with a regular expression), and
+inserts that return nothing (events, legs) go by ``COPY``, whose rows psycopg formats in C.
+The values go through the columns' own bind processing, so the rows are the ones the ordinary
+statements write; where the rows do not allow it (two updates of one row, a column left to its
+default) the ordinary statement runs.
 """
 from __future__ import annotations
 
@@ -152,9 +155,10 @@ def _insert_new_tickets(conn, saves: list[Save], arrays: bool) -> None:
 
 
 def _insert_arrays(conn, table: Table, rows: list[dict], returning: tuple[str, ...] = ()) -> list | bool | None:
-    """PostgreSQL: ``rows`` inserted by one statement, a column an array (``INSERT … SELECT * FROM
-    unnest(…)``): one short statement psycopg prepares once, in place of a statement per row or a
-    multi-row ``VALUES`` it parses anew each time. The values pass the columns' own bind processing,
+    """PostgreSQL: ``rows`` inserted by one statement: ``COPY`` (``_copy``) when nothing is returned,
+    else a column an array (``INSERT … SELECT * FROM unnest(…)``): one short statement psycopg
+    prepares once, in place of a statement per row or a multi-row ``VALUES`` it parses anew each
+    time. The values pass the columns' own bind processing,
     so the rows are those ``insert(table)`` writes. The returned rows when ``returning`` names
     columns, else True; None (nothing written) for rows this cannot take whole: the caller then
     uses the ordinary statement."""
@@ -163,8 +167,25 @@ def _insert_arrays(conn, table: Table, rows: list[dict], returning: tuple[str, .
     if plan is None or any(len(row) != len(names) for row in rows):
         return None
     sql, processors = plan
-    result = conn.exec_driver_sql(sql, _columns(rows, names, processors))
-    return result.all() if returning else True
+    columns = _columns(rows, names, processors)
+    if not returning:
+        _copy(conn, table, names, columns)
+        return True
+    return conn.exec_driver_sql(sql, columns).all()
+
+
+def _copy(conn, table: Table, names: tuple[str, ...], columns: tuple[list, ...]) -> None:
+    """PostgreSQL: the rows (already bound as their columns bind them) by ``COPY … FROM STDIN``
+    in the transaction under way: psycopg formats a row in C, where an array parameter costs a
+    Python call per value (the largest part of the events' insert, profiled; docs/scale.md)."""
+    quote = conn.dialect.identifier_preparer.quote
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN") as copy:
+            for row in zip(*columns):
+                copy.write_row(row)
+    finally:
+        cursor.close()
 
 
 # what UPDATE_TICKET, UPDATE_LEG and UPDATE_WINDOW find their row by: parameter -> column
@@ -202,8 +223,9 @@ def _invalidate_arrays(conn, stale: list[dict]) -> bool:
 
 
 def _arrays(dialect, columns: dict) -> tuple[str, list]:
-    """``unnest(%s::type[], …)`` for ``columns`` (name -> table column) and their bind processors."""
-    casts = ", ".join(f"%s::{c.type.compile(dialect)}[]" for c in columns.values())
+    """``unnest(%b::type[], …)`` for ``columns`` (name -> table column) and their bind processors
+    (``%b``: each array in binary format)."""
+    casts = ", ".join(f"%b::{c.type.compile(dialect)}[]" for c in columns.values())
     return f"unnest({casts})", [c.type._cached_bind_processor(dialect) for c in columns.values()]
 
 
