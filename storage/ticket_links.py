@@ -213,7 +213,6 @@ def bot(session: Session, office: str) -> str | None:
     return row.value if row is not None and row.value else None
 
 
-
 def set_updates_handled(session: Session, office: str, next_update: int, at: datetime) -> None:
     """Telegram updates below ``next_update`` were handled (a restart must not handle them again)."""
     _set_value(session, office, _UPDATES, str(next_update), at)

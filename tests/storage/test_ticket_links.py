@@ -135,6 +135,20 @@ def test_notice_and_bot_name_are_kept_per_office(sessions):
         assert links.notice(s, "mek") is None and links.bot(s, "mek") is None
 
 
+def test_the_telegram_updates_mark_is_per_office_and_trusted_for_a_day(sessions):
+    with sessions() as s, s.begin():
+        assert links.updates_handled(s, "mek", AT) is None
+        links.set_updates_handled(s, "mek", 1042, AT)
+    with sessions() as s, s.begin():
+        assert links.updates_handled(s, "mek", AT + timedelta(hours=23)) == 1042
+        assert links.updates_handled(s, "other", AT) is None
+        # after a week of silence Telegram may number updates anew: an old mark is not trusted
+        assert links.updates_handled(s, "mek", AT + links.UPDATES_MARK_FRESH + timedelta(seconds=1)) is None
+        links.set_updates_handled(s, "mek", 1043, AT + timedelta(days=3))
+    with sessions() as s:
+        assert links.updates_handled(s, "mek", AT + timedelta(days=3)) == 1043
+
+
 def test_migration_0005_adds_the_tables_to_a_0004_database(db_url):
     from sqlalchemy import inspect
 
