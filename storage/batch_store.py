@@ -158,10 +158,9 @@ def _insert_arrays(conn, table: Table, rows: list[dict], returning: tuple[str, .
     """PostgreSQL: ``rows`` inserted by one statement: ``COPY`` (``_copy``) when nothing is returned,
     else a column an array (``INSERT … SELECT * FROM unnest(…)``): one short statement psycopg
     prepares once, in place of a statement per row or a multi-row ``VALUES`` it parses anew each
-    time. The values pass the columns' own bind processing,
-    so the rows are those ``insert(table)`` writes. The returned rows when ``returning`` names
-    columns, else True; None (nothing written) for rows this cannot take whole: the caller then
-    uses the ordinary statement."""
+    time. The values pass the columns' own bind processing, so the rows are those
+    ``insert(table)`` writes. The returned rows when ``returning`` names columns, else True; None
+    (nothing written) for rows this cannot take whole: the caller then uses the ordinary statement."""
     names = tuple(rows[0])
     plan = _array_plan(conn.dialect, table, names, returning)
     if plan is None or any(len(row) != len(names) for row in rows):

@@ -156,7 +156,7 @@ class FakeTelegram:
         deadline = time.monotonic() + timeout
         with self._cond:
             if offset and self.confirming:
-                self._updates = [u for u in self._updates if u["update_id"] >= offset]   # confirmed
+                self._updates = self._pending(offset)          # the ones before it are confirmed
             while not self._pending(offset) and not self._down and time.monotonic() < deadline:
                 self._cond.wait(max(0.0, deadline - time.monotonic()))
             if self._down:
